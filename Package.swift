@@ -1,0 +1,88 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kongflow",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kongflow", targets: ["kongflow"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+    ],
+    targets: [
+        // Wire types of the trigger.dev v2 protocol and zod-like validation. No I/O.
+        .target(name: "TriggerProtocol", swiftSettings: strict),
+        // PING / INDEX_ENDPOINT over HTTP, with timeouts, body caps and manual redirects.
+        .target(name: "EndpointClient", dependencies: [
+            "TriggerProtocol",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // The Database / Transaction seam, SQL values, migrations.
+        .target(name: "Storage", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "SQLiteStorage", dependencies: [
+            "Storage",
+            .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "PostgresStorage", dependencies: [
+            "Storage",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // Opens the right driver for a database URL.
+        .target(name: "StorageDrivers", dependencies: [
+            "Storage", "SQLiteStorage", "PostgresStorage",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // Organizations, projects, environments, API keys and the authenticator.
+        .target(name: "Tenancy", dependencies: [
+            "Storage",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        // Hummingbird routes, auth, error mapping.
+        .target(name: "HTTPAPI", dependencies: [
+            "Storage", "Tenancy",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // The `kongflow` commands.
+        .target(name: "KongflowCLI", dependencies: [
+            "Storage", "StorageDrivers", "Tenancy", "HTTPAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "kongflow", dependencies: ["KongflowCLI"], swiftSettings: strict),
+
+        .target(name: "TestSupport", dependencies: [
+            "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "Storage", "TestSupport"], swiftSettings: strict),
+    ]
+)

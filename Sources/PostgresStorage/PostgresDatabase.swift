@@ -1,0 +1,218 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Storage
+
+/// The production backend: a pooled `PostgresClient`. Many API and worker processes share one
+/// database and coordinate only through it (row locks, LISTEN/NOTIFY).
+public final class PostgresDatabase: Database, Sendable {
+    public let dialect = SQLDialect.postgres
+    public let displayName: String
+    let client: PostgresClient
+    let configuration: PostgresClient.Configuration
+    private let runTask: Task<Void, Never>
+    private let logger: Logger
+    private let listeners: PostgresListeners
+
+    public struct Options: Sendable {
+        public var maximumConnections: Int = 20
+        public var connectTimeout: Duration = .seconds(5)
+        public init() {}
+    }
+
+    /// Connects and checks the server answers within `options.connectTimeout`, so a wrong or
+    /// unreachable server is one clear error at start-up, not a hang on the first request.
+    public static func connect(url: PostgresURL, options: Options = .init(), logger: Logger = Logger(label: "kongflow.postgres")) async throws -> PostgresDatabase {
+        var configuration = url.configuration
+        configuration.options.maximumConnections = options.maximumConnections
+        configuration.options.connectTimeout = options.connectTimeout
+        let database = PostgresDatabase(configuration: configuration, displayName: url.redacted, logger: logger)
+        do {
+            try await withDeadline(options.connectTimeout + .seconds(1)) {
+                try await database.ping()
+            }
+        } catch {
+            await database.close()
+            throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresDatabase.describe(error))")
+        }
+        return database
+    }
+
+    init(configuration: PostgresClient.Configuration, displayName: String, logger: Logger) {
+        self.configuration = configuration
+        self.displayName = displayName
+        self.logger = logger
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.runTask = Task { await client.run() }
+        self.listeners = PostgresListeners(client: client, logger: logger)
+    }
+
+    @discardableResult
+    public func query(_ query: SQLQuery) async throws -> [SQLRow] {
+        try await client.withConnection { connection in
+            try await PostgresDatabase.run(query, on: connection, logger: self.logger)
+        }
+    }
+
+    @discardableResult
+    public func transaction<T: Sendable>(_ body: @Sendable (any Transaction) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            try await Self.run("BEGIN", on: connection, logger: logger)
+            let tx = PostgresTransaction(connection: connection, logger: logger)
+            do {
+                let result = try await body(tx)
+                try await Self.run("COMMIT", on: connection, logger: logger)
+                return result
+            } catch {
+                // A failed ROLLBACK means the connection is broken; the pool discards it.
+                _ = try? await Self.run("ROLLBACK", on: connection, logger: logger)
+                throw error
+            }
+        }
+    }
+
+    public func ping() async throws {
+        try await query("SELECT 1")
+    }
+
+    public func listen(_ channel: String) async throws -> AsyncStream<String> {
+        try await listeners.subscribe(channel)
+    }
+
+    public func notify(_ channel: String, payload: String, in transaction: any Transaction) async throws {
+        try await transaction.query("SELECT pg_notify(\(channel), \(payload))")
+    }
+
+    public func close() async {
+        await listeners.close()
+        runTask.cancel()
+        _ = await runTask.value
+    }
+
+    @discardableResult
+    static func run(_ query: SQLQuery, on connection: PostgresConnection, logger: Logger) async throws -> [SQLRow] {
+        let (sql, binds) = query.render(placeholderPrefix: "$")
+        var bindings = PostgresBindings(capacity: binds.count)
+        for value in binds { encode(value, into: &bindings) }
+        do {
+            let sequence = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            var rows: [SQLRow] = []
+            for try await row in sequence {
+                var columns: [String] = []
+                var values: [SQLValue] = []
+                columns.reserveCapacity(row.count)
+                values.reserveCapacity(row.count)
+                for cell in row {
+                    columns.append(cell.columnName)
+                    values.append(try decode(cell))
+                }
+                rows.append(SQLRow(columns: columns, values: values))
+            }
+            return rows
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw translate(error)
+        }
+    }
+
+    static func encode(_ value: SQLValue, into bindings: inout PostgresBindings) {
+        switch value {
+        case .null: bindings.appendNull()
+        case .bool(let b): bindings.append(b)
+        case .int(let i): bindings.append(i)
+        case .double(let d): bindings.append(d)
+        case .text(let s): bindings.append(s)
+        case .uuid(let u): bindings.append(u)
+        case .date(let d): bindings.append(d)
+        case .json(let s): bindings.append(JSONBText(text: s))
+        }
+    }
+
+    static func decode(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .bool: return .bool(try cell.decode(Bool.self))
+        case .int2, .int4, .int8, .oid: return .int(try cell.decode(Int64.self))
+        case .float4, .float8: return .double(try cell.decode(Double.self))
+        case .numeric: return .double(Double(try cell.decode(String.self)) ?? .nan)
+        case .uuid: return .uuid(try cell.decode(UUID.self))
+        case .timestamptz, .timestamp, .date: return .date(try cell.decode(Date.self))
+        case .json, .jsonb: return .json(try cell.decode(String.self))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    static func translate(_ error: any Error) -> StorageError {
+        guard let error = error as? PSQLError else { return .queryFailed("\(error)") }
+        if let state = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? "\(error)"
+            let detail = [message, error.serverInfo?[.detail]].compactMap { $0 }.joined(separator: ": ")
+            switch state {
+            case "23505": return .uniqueViolation(detail)
+            case "23503": return .foreignKeyViolation(detail)
+            case "23502", "23514": return .constraintViolation(detail)
+            case "57P01", "57P02", "57P03", "08000", "08003", "08006", "53300": return .unavailable("PostgreSQL: \(detail)")
+            default: return .queryFailed("PostgreSQL: \(detail)")
+            }
+        }
+        return .unavailable("PostgreSQL: \(describe(error))")
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+            return "\(error.code)"
+        }
+        if let error = error as? StorageError { return error.description }
+        return "\(error)"
+    }
+}
+
+final class PostgresTransaction: Transaction, @unchecked Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+    var dialect: SQLDialect { .postgres }
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    @discardableResult
+    func query(_ query: SQLQuery) async throws -> [SQLRow] {
+        try await PostgresDatabase.run(query, on: connection, logger: logger)
+    }
+}
+
+/// JSON text bound as `jsonb` (binary format: version byte 1, then the UTF-8 text).
+struct JSONBText: PostgresNonThrowingEncodable {
+    let text: String
+    static var psqlType: PostgresDataType { .jsonb }
+    static var psqlFormat: PostgresFormat { .binary }
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeInteger(UInt8(1))
+        byteBuffer.writeString(text)
+    }
+}
+
+struct DeadlineExceeded: Error, CustomStringConvertible {
+    var description: String { "timed out" }
+}
+
+/// Runs `body`, throwing `DeadlineExceeded` if it has not finished after `duration`.
+func withDeadline<T: Sendable>(_ duration: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: duration)
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}

@@ -1,0 +1,54 @@
+import Logging
+import PostgresNIO
+import Storage
+
+/// One pooled connection per LISTENed channel, fanned out to in-process subscribers. When the
+/// connection drops it reconnects and sends an empty payload, since notifications sent while it was
+/// down are lost and subscribers must look at the database again.
+actor PostgresListeners {
+    private let client: PostgresClient
+    private let logger: Logger
+    private let hub = NotificationHub()
+    private var tasks: [String: Task<Void, Never>] = [:]
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    func subscribe(_ channel: String) async throws -> AsyncStream<String> {
+        let stream = hub.subscribe(channel)
+        if tasks[channel] == nil {
+            let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+            tasks[channel] = Task { [client, hub, logger] in
+                var first = true
+                while !Task.isCancelled {
+                    do {
+                        try await client.withConnection { connection in
+                            try await connection.listen(on: channel) { notifications in
+                                if first { readyContinuation.yield(()); readyContinuation.finish(); first = false }
+                                else { hub.send(channel, "") }
+                                for try await notification in notifications {
+                                    hub.send(channel, notification.payload)
+                                }
+                            }
+                        }
+                    } catch {
+                        if Task.isCancelled { break }
+                        logger.warning("LISTEN connection lost; reconnecting", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                        try? await Task.sleep(for: .milliseconds(500))
+                    }
+                }
+                readyContinuation.finish()
+            }
+            for await _ in ready { break }
+        }
+        return stream
+    }
+
+    func close() {
+        for task in tasks.values { task.cancel() }
+        tasks = [:]
+        hub.finishAll()
+    }
+}

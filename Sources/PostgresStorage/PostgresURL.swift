@@ -1,0 +1,47 @@
+import Foundation
+import PostgresNIO
+import Storage
+
+/// `postgres://USER[:PASS]@HOST[:PORT]/DB[?host=/socket/dir&sslmode=disable|prefer|require]`.
+public struct PostgresURL: Sendable {
+    public let configuration: PostgresClient.Configuration
+    /// The URL with the password replaced, for logs and errors.
+    public let redacted: String
+    public let database: String
+
+    public init(_ string: String) throws {
+        guard let components = URLComponents(string: string),
+              let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
+            throw StorageError.invalidURL("Invalid PostgreSQL URL: expected postgres://USER[:PASS]@HOST[:PORT]/DB")
+        }
+        let user = components.percentEncodedUser.flatMap { $0.removingPercentEncoding } ?? "postgres"
+        let password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else {
+            throw StorageError.invalidURL("Invalid PostgreSQL URL: the database name is missing (postgres://USER@HOST:PORT/DB)")
+        }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let port = components.port ?? Int(query["port"] ?? "") ?? 5432
+        var configuration: PostgresClient.Configuration
+        if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
+            configuration = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        } else {
+            guard let host = components.host, !host.isEmpty else {
+                throw StorageError.invalidURL("Invalid PostgreSQL URL: the host is missing")
+            }
+            let tls: PostgresClient.Configuration.TLS
+            switch query["sslmode"] ?? "disable" {
+            case "disable": tls = .disable
+            case "prefer": tls = .prefer(.makeClientConfiguration())
+            case "require": tls = .require(.makeClientConfiguration())
+            case let other: throw StorageError.invalidURL("Invalid PostgreSQL URL: unsupported sslmode '\(other)' (disable, prefer or require)")
+            }
+            configuration = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        }
+        self.configuration = configuration
+        self.database = database
+        var shown = components
+        if shown.password != nil { shown.password = "***" }
+        self.redacted = shown.string ?? "postgres://"
+    }
+}

@@ -1,0 +1,6 @@
+/// Every schema migration, in order. Later modules' tables are added here as new numbered files.
+public enum Migrations {
+    public static let all: [Migration] = [
+        m0001TenancyAndEndpoints,
+    ]
+}

@@ -1,0 +1,74 @@
+/// A SQL statement whose parameters are written inline and bound, never spliced:
+///
+///     tx.query("SELECT * FROM endpoints WHERE id = \(id) AND slug = \(slug)")
+///
+/// Each driver renders the placeholders its own way (`$1` on PostgreSQL, `?1` on SQLite), so a
+/// statement both backends agree on is written once.
+public struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
+    enum Fragment: Sendable {
+        case sql(String)
+        case bind(SQLValue)
+    }
+
+    var fragments: [Fragment]
+
+    public init(stringLiteral value: String) {
+        fragments = [.sql(value)]
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        fragments = stringInterpolation.fragments
+    }
+
+    public init(unsafeSQL sql: String) {
+        fragments = [.sql(sql)]
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var fragments: [Fragment] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            fragments.reserveCapacity(interpolationCount * 2 + 1)
+        }
+
+        public mutating func appendLiteral(_ literal: String) {
+            fragments.append(.sql(literal))
+        }
+
+        public mutating func appendInterpolation(_ value: some SQLBindable) {
+            fragments.append(.bind(value.sqlValue))
+        }
+
+        /// Splices trusted SQL text (an identifier or keyword chosen by code, never user input).
+        public mutating func appendInterpolation(unsafeRaw sql: String) {
+            fragments.append(.sql(sql))
+        }
+
+        /// Splices another query, keeping its binds.
+        public mutating func appendInterpolation(_ query: SQLQuery) {
+            fragments.append(contentsOf: query.fragments)
+        }
+    }
+
+    public static func + (lhs: SQLQuery, rhs: SQLQuery) -> SQLQuery {
+        var result = lhs
+        result.fragments.append(contentsOf: rhs.fragments)
+        return result
+    }
+
+    /// The statement text with numbered placeholders (`prefix` + 1-based index) and its binds in order.
+    public func render(placeholderPrefix prefix: String) -> (sql: String, binds: [SQLValue]) {
+        var sql = ""
+        var binds: [SQLValue] = []
+        for fragment in fragments {
+            switch fragment {
+            case .sql(let text):
+                sql += text
+            case .bind(let value):
+                binds.append(value)
+                sql += "\(prefix)\(binds.count)"
+            }
+        }
+        return (sql, binds)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// One result row, with values already converted from the driver's representation.
+public struct SQLRow: Sendable {
+    public let columns: [String]
+    public let values: [SQLValue]
+
+    public init(columns: [String], values: [SQLValue]) {
+        self.columns = columns
+        self.values = values
+    }
+
+    public subscript(column: String) -> SQLValue {
+        guard let index = columns.firstIndex(of: column) else { return .null }
+        return values[index]
+    }
+
+    public func has(_ column: String) -> Bool { columns.contains(column) }
+
+    public func decode<T: SQLDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        guard columns.contains(column) else { throw StorageError.decoding(column: column, expected: "\(T.self)", found: "no such column") }
+        let value = self[column]
+        guard let decoded = T(sqlValue: value) else {
+            throw StorageError.decoding(column: column, expected: "\(T.self)", found: "\(value)")
+        }
+        return decoded
+    }
+
+    public func decodeIfPresent<T: SQLDecodable>(_ column: String, as type: T.Type = T.self) throws -> T? {
+        if case .null = self[column] { return nil }
+        return try decode(column, as: T.self)
+    }
+}
+
+/// Types that can be read out of a ``SQLValue``. Conversions are lenient where a backend stores a
+/// type as text (SQLite keeps UUIDs, timestamps and JSON as TEXT and booleans as INTEGER).
+public protocol SQLDecodable {
+    init?(sqlValue: SQLValue)
+}
+
+extension String: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .text(let s), .json(let s): self = s
+        case .uuid(let u): self = u.uuidString.lowercased()
+        case .int(let i): self = String(i)
+        default: return nil
+        }
+    }
+}
+
+extension Int: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .int(let i): self = Int(i)
+        case .double(let d) where d == d.rounded(): self = Int(d)
+        case .text(let s): guard let i = Int(s) else { return nil }; self = i
+        default: return nil
+        }
+    }
+}
+
+extension Int64: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        guard let i = Int(sqlValue: sqlValue) else { return nil }
+        self = Int64(i)
+    }
+}
+
+extension Double: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .double(let d): self = d
+        case .int(let i): self = Double(i)
+        default: return nil
+        }
+    }
+}
+
+extension Bool: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .bool(let b): self = b
+        case .int(let i): self = i != 0
+        default: return nil
+        }
+    }
+}
+
+extension UUID: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .uuid(let u): self = u
+        case .text(let s): guard let u = UUID(uuidString: s) else { return nil }; self = u
+        default: return nil
+        }
+    }
+}
+
+extension Date: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .date(let d): self = d
+        case .text(let s): guard let d = SQLTimestamp.parse(s) else { return nil }; self = d
+        default: return nil
+        }
+    }
+}
+
+extension SQLJSON: SQLDecodable {
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .json(let s), .text(let s): self.init(s)
+        default: return nil
+        }
+    }
+
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,47 @@
+import Crypto
+import Foundation
+
+/// API key generation and comparison.
+public enum APIKeys {
+    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+    /// `tr_<dev|prod|stg|prev>_` + 20 alphanumerics from the system CSPRNG.
+    public static func secretKey<R: RandomNumberGenerator>(for type: EnvironmentType, using rng: inout R) -> String {
+        "tr_\(type.keyPrefix)_" + randomString(count: 20, using: &rng)
+    }
+
+    /// `pk_<dev|prod|stg|prev>_` + 20 alphanumerics.
+    public static func publicKey<R: RandomNumberGenerator>(for type: EnvironmentType, using rng: inout R) -> String {
+        "pk_\(type.keyPrefix)_" + randomString(count: 20, using: &rng)
+    }
+
+    static func randomString<R: RandomNumberGenerator>(count: Int, using rng: inout R) -> String {
+        // Int.random(in:) rejects out-of-range samples, so every character is equally likely.
+        String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] })
+    }
+
+    /// The lookup column: SHA-256 of the key, hex. Looking keys up by digest keeps the index
+    /// search from leaking, through timing, how much of a guessed key matched.
+    public static func digest(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Compares two secrets in time that depends only on their lengths.
+    public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            let left = i < x.count ? x[i] : 0
+            let right = i < y.count ? y[i] : 0
+            difference |= left ^ right
+        }
+        return difference == 0
+    }
+
+    /// Whether `key` has the shape of a secret key; anything else is rejected before a lookup.
+    public static func looksLikeSecretKey(_ key: String) -> Bool {
+        let parts = key.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "tr", !parts[2].isEmpty, parts[2].count <= 64 else { return false }
+        return parts[1].allSatisfy { $0.isASCII && $0.isLetter } && parts[2].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Storage
+import StorageDrivers
+import Testing
+import TestSupport
+
+@Suite struct DatabaseURLTests {
+    @Test func parsesTheSupportedForms() throws {
+        #expect(try DatabaseURL("sqlite:./data/x.sqlite") == .sqlite(path: "./data/x.sqlite"))
+        #expect(try DatabaseURL("sqlite:///tmp/x.sqlite") == .sqlite(path: "/tmp/x.sqlite"))
+        #expect(try DatabaseURL("postgres://u:p@localhost:5433/db") == .postgres("postgres://u:p@localhost:5433/db"))
+        #expect(try DatabaseURL("postgresql://u@h/db?host=/run/pg") == .postgres("postgresql://u@h/db?host=/run/pg"))
+        #expect(try DatabaseURL.resolve(nil, environment: [:]) == .sqlite(path: DatabaseURL.defaultSQLitePath))
+        #expect(try DatabaseURL.resolve(nil, environment: ["KONGFLOW_DATABASE_URL": "sqlite:a.db"]) == .sqlite(path: "a.db"))
+        #expect(try DatabaseURL.resolve("sqlite:b.db", environment: ["KONGFLOW_DATABASE_URL": "sqlite:a.db"]) == .sqlite(path: "b.db"))
+    }
+
+    @Test(arguments: ["mysql://x/y", "sqlite:", "postgres://localhost", "postgres://u@h/db?sslmode=verify-full", "", "not a url"])
+    func rejectsMalformedURLs(_ url: String) {
+        #expect(throws: StorageError.self) { try DatabaseURL(url) }
+    }
+
+    @Test func unreachablePostgresFailsFastWithOneClearError() async throws {
+        // Port 1 on loopback: nothing listens, the connection is refused at once.
+        let start = ContinuousClock.now
+        do {
+            _ = try await DatabaseURL("postgres://postgres@127.0.0.1:1/postgres").open(logger: TestDatabase.testLogger)
+            Issue.record("connected to nothing")
+        } catch let error as StorageError {
+            guard case .unavailable(let message) = error else { Issue.record("got \(error)"); return }
+            #expect(message.hasPrefix("Cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:1/postgres"))
+        }
+        #expect(ContinuousClock.now - start < .seconds(8))
+    }
+
+    @Test func passwordsAreRedacted() async throws {
+        do {
+            _ = try await DatabaseURL("postgres://u:secret@127.0.0.1:1/db").open(logger: TestDatabase.testLogger)
+        } catch {
+            #expect(!"\(error)".contains("secret"))
+            #expect("\(error)".contains("***"))
+        }
+    }
+
+    @Test func readOnlySQLiteLocationIsAClearError() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kf-ro-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Directory permissions do not stop root (CI runs as root); a path under a regular file
+        // cannot be created by anyone.
+        let blocker = dir.appendingPathComponent("file")
+        _ = FileManager.default.createFile(atPath: blocker.path, contents: Data("x".utf8))
+        do {
+            _ = try await DatabaseURL("sqlite:\(blocker.path)/db.sqlite").open(logger: TestDatabase.testLogger)
+            Issue.record("opened a database under a regular file")
+        } catch let error as StorageError {
+            guard case .unavailable(let message) = error else { Issue.record("got \(error)"); return }
+            #expect(message.contains(blocker.path))
+        }
+    }
+}
