@@ -27,23 +27,31 @@ public final class PostgresDatabase: Database, Sendable {
         var configuration = url.configuration
         configuration.options.maximumConnections = options.maximumConnections
         configuration.options.connectTimeout = options.connectTimeout
-        let database = PostgresDatabase(configuration: configuration, displayName: url.redacted, logger: logger)
+        // One direct connection first: the pool retries failed connects quietly forever, which
+        // would turn a typo in the URL into a hang instead of an error.
+        var probeConfiguration = url.probeConfiguration
+        let seconds = options.connectTimeout.components.seconds
+        probeConfiguration.options.connectTimeout = .seconds(seconds)
+        let probeTarget = probeConfiguration
         do {
-            try await withDeadline(options.connectTimeout + .seconds(1)) {
-                try await database.ping()
+            let probe = try await withDeadline(options.connectTimeout + .seconds(1)) {
+                try await PostgresConnection.connect(configuration: probeTarget, id: 0, logger: logger)
             }
+            try await probe.close()
         } catch {
-            await database.close()
             throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresDatabase.describe(error))")
         }
-        return database
+        return PostgresDatabase(configuration: configuration, displayName: url.redacted, logger: logger)
     }
 
     init(configuration: PostgresClient.Configuration, displayName: String, logger: Logger) {
         self.configuration = configuration
         self.displayName = displayName
         self.logger = logger
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool logs every failed reconnect at info; keep that out of normal logs.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         self.client = client
         self.runTask = Task { await client.run() }
         self.listeners = PostgresListeners(client: client, logger: logger)

@@ -1,10 +1,13 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 import Storage
 
 /// `postgres://USER[:PASS]@HOST[:PORT]/DB[?host=/socket/dir&sslmode=disable|prefer|require]`.
 public struct PostgresURL: Sendable {
     public let configuration: PostgresClient.Configuration
+    /// The same target for a single connection, used to probe the server before starting the pool.
+    let probeConfiguration: PostgresConnection.Configuration
     /// The URL with the password replaced, for logs and errors.
     public let redacted: String
     public let database: String
@@ -23,22 +26,33 @@ public struct PostgresURL: Sendable {
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         let port = components.port ?? Int(query["port"] ?? "") ?? 5432
         var configuration: PostgresClient.Configuration
+        var probe: PostgresConnection.Configuration
         if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
             configuration = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+            probe = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
         } else {
             guard let host = components.host, !host.isEmpty else {
                 throw StorageError.invalidURL("Invalid PostgreSQL URL: the host is missing")
             }
             let tls: PostgresClient.Configuration.TLS
+            let probeTLS: PostgresConnection.Configuration.TLS
             switch query["sslmode"] ?? "disable" {
-            case "disable": tls = .disable
-            case "prefer": tls = .prefer(.makeClientConfiguration())
-            case "require": tls = .require(.makeClientConfiguration())
+            case "disable":
+                tls = .disable
+                probeTLS = .disable
+            case "prefer":
+                tls = .prefer(.makeClientConfiguration())
+                probeTLS = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case "require":
+                tls = .require(.makeClientConfiguration())
+                probeTLS = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             case let other: throw StorageError.invalidURL("Invalid PostgreSQL URL: unsupported sslmode '\(other)' (disable, prefer or require)")
             }
             configuration = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
+            probe = .init(host: host, port: port, username: user, password: password, database: database, tls: probeTLS)
         }
         self.configuration = configuration
+        self.probeConfiguration = probe
         self.database = database
         var shown = components
         if shown.password != nil { shown.password = "***" }

@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import Logging
+import Storage
+import Tenancy
+
+/// What the client sees of a failure: a status and trigger.dev's `{"error": "<message>"}` body.
+public struct APIError: Error, HTTPResponseError, Equatable {
+    public let status: HTTPResponse.Status
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public static let unauthorized = APIError(.unauthorized, "Invalid or Missing API key")
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try JSONResponse.encode(["error": message], status: status)
+    }
+}
+
+/// The one place where errors of every module become HTTP statuses.
+public enum ErrorMapping {
+    public static func apiError(for error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError:
+            return APIError(error.status, error.body ?? defaultMessage(error.status))
+        case let error as any HTTPResponseError:
+            return APIError(error.status, defaultMessage(error.status))
+        case let error as StorageError:
+            switch error {
+            case .unavailable:
+                logger.error("database unavailable", metadata: ["error": "\(error)"])
+                return APIError(.serviceUnavailable, "Database unavailable, try again shortly")
+            default:
+                logger.error("storage error", metadata: ["error": "\(error)"])
+                return APIError(.internalServerError, "Something went wrong")
+            }
+        case let error as TenancyError:
+            return APIError(.badRequest, error.description)
+        default:
+            logger.error("unhandled error", metadata: ["error": "\(error)"])
+            return APIError(.internalServerError, "Something went wrong")
+        }
+    }
+
+    static func defaultMessage(_ status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 404: return "Not found"
+        case 405: return "Method Not Allowed"
+        case 413: return "Request body is too large"
+        default: return status.reasonPhrase
+        }
+    }
+}
+
+/// Turns every error thrown below it into a JSON error response, and logs server-side failures.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = ErrorMapping.apiError(for: error, logger: context.logger)
+            return try JSONResponse.encode(["error": apiError.message], status: apiError.status)
+        }
+    }
+}
+
+public enum JSONResponse {
+    /// Dates as trigger.dev serialises them: ISO 8601 UTC with milliseconds.
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(formatDate(date))
+        }
+        return encoder
+    }()
+
+    public static func formatDate(_ date: Date) -> String {
+        let text = SQLTimestamp.format(date)  // …ss.SSSSSSZ
+        return String(text.prefix(23)) + "Z"
+    }
+
+    public static func encode<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import Logging
+import Storage
+import Tenancy
+
+/// Everything the routes need, passed in; no globals.
+public struct APIDependencies: Sendable {
+    public let database: any Database
+    public let tenancy: TenancyService
+    public let migrations: MigrationRunner
+    public let logger: Logger
+
+    public init(database: any Database, logger: Logger) {
+        self.database = database
+        self.tenancy = TenancyService(database: database)
+        self.migrations = MigrationRunner(database: database, logger: logger)
+        self.logger = logger
+    }
+}
+
+public enum APIServer {
+    public static func makeRouter(_ deps: APIDependencies) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
+        HealthRoutes(deps: deps).register(on: router)
+        WhoAmIRoutes(deps: deps).register(on: router)
+        return router
+    }
+
+    public static func makeApplication(
+        _ deps: APIDependencies, host: String, port: Int,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: makeRouter(deps),
+            configuration: .init(address: .hostname(host, port: port), serverName: "kongflow"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: deps.logger)
+    }
+}
+
+/// Resolves the request's `Authorization: Bearer <secret key>` to its environment or throws 401.
+func authenticate(_ request: Request, _ deps: APIDependencies) async throws -> AuthenticatedEnvironment {
+    guard let environment = try await deps.tenancy.authenticate(authorization: request.headers[.authorization]) else {
+        throw APIError.unauthorized
+    }
+    return environment
+}
+
+struct HealthRoutes {
+    let deps: APIDependencies
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in
+            try JSONResponse.encode(["status": "ok"])
+        }
+        router.get("/readyz") { _, _ in
+            do {
+                try await deps.database.ping()
+            } catch {
+                throw APIError(.serviceUnavailable, "Database unavailable: \(error)")
+            }
+            guard try await deps.migrations.isCurrent() else {
+                throw APIError(.serviceUnavailable, "Database schema is not current; run `kongflow migrate up`")
+            }
+            return try JSONResponse.encode(["status": "ready"])
+        }
+    }
+}
+
+struct WhoAmIRoutes {
+    let deps: APIDependencies
+
+    struct Body: Encodable {
+        struct Env: Encodable { let id: String; let slug: String; let type: String }
+        struct Proj: Encodable { let id: String; let slug: String; let name: String }
+        struct Org: Encodable { let id: String; let slug: String; let title: String }
+        let environment: Env
+        let project: Proj
+        let organization: Org
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/api/v1/whoami") { request, _ in
+            let env = try await authenticate(request, deps)
+            return try JSONResponse.encode(Body(
+                environment: .init(id: env.id.lowercasedString, slug: env.slug, type: env.type.rawValue),
+                project: .init(id: env.project.id.lowercasedString, slug: env.project.slug, name: env.project.name),
+                organization: .init(id: env.organization.id.lowercasedString, slug: env.organization.slug, title: env.organization.title)))
+        }
+    }
+}
+
+extension UUID {
+    /// Ids go over the wire in lowercase, as PostgreSQL prints them.
+    public var lowercasedString: String { uuidString.lowercased() }
+}

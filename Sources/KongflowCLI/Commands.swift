@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// The `kongflow` subcommands; the executable's root command lists them.
+public enum KongflowCommands {
+    public static let all: [any ParsableCommand.Type] = [Serve.self, Migrate.self, Env.self]
+}

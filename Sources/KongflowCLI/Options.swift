@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Storage
+import StorageDrivers
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: ArgumentHelp(
+        "postgres://USER[:PASS]@HOST:PORT/DB[?host=/socket/dir] or sqlite:PATH (env: KONGFLOW_DATABASE_URL; default: sqlite:.kongflow/kongflow.sqlite)",
+        valueName: "url"))
+    var databaseURL: String?
+
+    func open(logger: Logger) async throws -> any Database {
+        try await DatabaseURL.resolve(databaseURL).open(logger: logger)
+    }
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env: KONGFLOW_LOG_LEVEL)")
+    var logLevel: String?
+
+    func level() throws -> Logger.Level {
+        let text = logLevel ?? ProcessInfo.processInfo.environment["KONGFLOW_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ValidationError("Unknown log level '\(text)'")
+        }
+        return level
+    }
+
+    /// Logs go to stderr so that `--json` output on stdout stays machine-readable.
+    func makeLogger(_ label: String) throws -> Logger {
+        let level = try level()
+        LoggingBootstrap.once(level: level)
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+enum LoggingBootstrap {
+    nonisolated(unsafe) private static var done = false
+    private static let lock = NSLock()
+
+    /// swift-log may be bootstrapped once per process.
+    static func once(level: Logger.Level) {
+        lock.withLock {
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+}
+
+/// Prints a value as one line of JSON (sorted keys) on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Runs `body` with an open database and closes it afterwards, whatever happens.
+func withDatabase<T>(_ options: DatabaseOptions, logger: Logger, _ body: (any Database) async throws -> T) async throws -> T {
+    let database = try await options.open(logger: logger)
+    do {
+        let result = try await body(database)
+        await database.close()
+        return result
+    } catch {
+        await database.close()
+        throw error
+    }
+}

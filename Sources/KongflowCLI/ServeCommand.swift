@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import HTTPAPI
+import Hummingbird
+import Logging
+import Storage
+import Tenancy
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API (and, once it exists, the worker).")
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = 3030
+    @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations on start.") var noMigrate = false
+
+    func run() async throws {
+        let logger = try logging.makeLogger("kongflow")
+        try await withDatabase(database, logger: logger) { db in
+            let deps = APIDependencies(database: db, logger: logger)
+            if !noMigrate {
+                try await deps.migrations.up()
+            } else if try await !deps.migrations.isCurrent() {
+                logger.warning("database schema is not current; /readyz reports 503 until `kongflow migrate up` runs")
+            }
+            if let created = try await deps.tenancy.bootstrapIfEmpty() {
+                // Printed once, on stdout and never through the logger, so it does not end up in log storage.
+                FileHandle.standardOutput.write(Data("""
+                    Created organization "\(created.organization.title)", project "\(created.project.name)" and a DEVELOPMENT environment.
+                    Its API key (shown once; `kongflow env list` shows it again): \(created.apiKey)
+
+                    """.utf8))
+            }
+            let app = APIServer.makeApplication(deps, host: host, port: port) { port in
+                logger.info("listening", metadata: ["address": "http://\(host):\(port)", "database": "\(db.displayName)"])
+            }
+            try await app.runService()
+        }
+    }
+}

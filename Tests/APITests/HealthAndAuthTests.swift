@@ -1,0 +1,76 @@
+import Foundation
+import HTTPAPI
+import Hummingbird
+import HummingbirdTesting
+import Storage
+import Tenancy
+import Testing
+import TestSupport
+
+@Suite struct HealthAndAuthTests {
+    @Test(arguments: Backend.available)
+    func healthReadinessAndWhoAmI(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let deps = APIDependencies(database: db, logger: TestDatabase.testLogger)
+            let env = try await deps.tenancy.createEnvironment(organization: "Acme", project: "Web", type: .development)
+            let app = Application(router: APIServer.makeRouter(deps))
+            try await app.test(.live) { client in
+                try await client.execute(uri: "/healthz", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
+                }
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .ok)
+                }
+                try await client.execute(uri: "/api/v1/whoami", method: .get, headers: [.authorization: "Bearer \(env.apiKey)"]) { response in
+                    #expect(response.status == .ok)
+                    let body = String(buffer: response.body)
+                    #expect(body.contains(env.id.uuidString.lowercased()))
+                    #expect(body.contains(#""slug":"acme""#))
+                    #expect(!body.contains(env.apiKey))
+                }
+                for header in ["", "Bearer", "Bearer nope", "Basic abc", "Bearer \(env.pkApiKey)", "Bearer \(String(repeating: "a", count: 5000))"] {
+                    var headers: HTTPFields = [:]
+                    if !header.isEmpty { headers[.authorization] = header }
+                    try await client.execute(uri: "/api/v1/whoami", method: .get, headers: headers) { response in
+                        #expect(response.status == .unauthorized, "\(header.prefix(30))")
+                        #expect(String(buffer: response.body) == #"{"error":"Invalid or Missing API key"}"#)
+                    }
+                }
+                try await client.execute(uri: "/no/such/route", method: .get) { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                    #expect(String(buffer: response.body).hasPrefix(#"{"error":"#))
+                }
+            }
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func readinessReportsAnOutdatedSchema(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend, migrate: false) { (db: any Database) async throws -> Void in
+            let deps = APIDependencies(database: db, logger: TestDatabase.testLogger)
+            let app = Application(router: APIServer.makeRouter(deps))
+            try await app.test(.live) { client in
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(String(buffer: response.body).contains("migrate up"))
+                }
+                try await client.execute(uri: "/healthz", method: .get) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test func errorsMapToStatusesInOnePlace() {
+        let logger = TestDatabase.testLogger
+        #expect(ErrorMapping.apiError(for: StorageError.unavailable("down"), logger: logger).status == .serviceUnavailable)
+        #expect(ErrorMapping.apiError(for: StorageError.queryFailed("x"), logger: logger) == APIError(.internalServerError, "Something went wrong"))
+        #expect(ErrorMapping.apiError(for: TenancyError.invalidName("bad"), logger: logger) == APIError(.badRequest, "bad"))
+        #expect(ErrorMapping.apiError(for: HTTPError(.contentTooLarge), logger: logger).status == .contentTooLarge)
+        struct Other: Error {}
+        #expect(ErrorMapping.apiError(for: Other(), logger: logger) == APIError(.internalServerError, "Something went wrong"))
+        #expect(JSONResponse.formatDate(Date(timeIntervalSince1970: 1_687_960_800.5)) == "2023-06-28T14:00:00.500Z")
+    }
+}
