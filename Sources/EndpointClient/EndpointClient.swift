@@ -1,0 +1,280 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import TriggerProtocol
+
+public struct EndpointClientConfiguration: Sendable {
+    /// Total time for a PING, connection and body included.
+    public var pingTimeout: Duration = .seconds(10)
+    /// Total time for an INDEX_ENDPOINT.
+    public var indexTimeout: Duration = .seconds(15)
+    public var connectTimeout: Duration = .seconds(5)
+    /// Bodies larger than this are refused (the original buffered whatever came).
+    public var maximumResponseBytes = 10 * 1024 * 1024
+    public var maximumRedirects = 5
+    /// Refuse endpoints that resolve to loopback, private or link-local addresses. Off by default
+    /// because local development endpoints live on localhost; turn it on for multi-tenant servers.
+    public var refusePrivateAddresses = false
+    public var userAgent = "kongflow/0.1.0 (trigger.dev v2 compatible)"
+
+    public init() {}
+}
+
+/// Why a call to an endpoint failed, with the message trigger.dev shows for it.
+public struct EndpointCallError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case invalidURL
+        case refusedAddress
+        case connection
+        case timeout
+        case unauthorized
+        case status(Int)
+        case tooLarge
+        case redirect
+        case invalidJSON
+        case invalidSchema
+        /// The endpoint answered and said no (PING `ok: false`).
+        case endpointReported
+    }
+
+    public let kind: Kind
+    public let message: String
+    /// Details for the index's `error.raw`: the validation issues, the low-level error.
+    public let raw: JSONValue?
+
+    public init(_ kind: Kind, _ message: String, raw: JSONValue? = nil) {
+        self.kind = kind
+        self.message = message
+        self.raw = raw
+    }
+
+    public var description: String { message }
+}
+
+/// What the transport learned besides the body.
+public struct EndpointResponseInfo: Sendable, Equatable {
+    /// Where the answer came from after following redirects.
+    public let finalURL: String
+    /// Set when every redirect on the way was permanent (301/308): the endpoint's URL should become this.
+    public let permanentRedirectURL: String?
+    public let triggerVersion: String?
+    public let triggerSdkVersion: String?
+}
+
+public struct PingResult: Sendable, Equatable {
+    public let info: EndpointResponseInfo
+    public let triggerVersion: String?
+    public let triggerSdkVersion: String?
+}
+
+public struct IndexResult: Sendable {
+    public let response: IndexEndpointResponse
+    public let info: EndpointResponseInfo
+}
+
+/// Talks to a user's endpoint the way the trigger.dev v2 server does: `POST <url>` with
+/// `x-trigger-action`, hardened with timeouts, a body cap and manual redirects.
+public final class EndpointClient: Sendable {
+    public static let triggerAPIVersion = "2023-09-29"
+
+    let http: HTTPClient
+    let configuration: EndpointClientConfiguration
+    let ownsHTTPClient: Bool
+    let logger: Logger
+
+    public init(configuration: EndpointClientConfiguration = .init(), logger: Logger = Logger(label: "kongflow.endpoint-client")) {
+        var httpConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
+                + configuration.connectTimeout.components.attoseconds / 1_000_000_000)))
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30))
+        // A refused connection is an answer ("Could not connect"), not something to retry until the deadline.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        self.configuration = configuration
+        self.ownsHTTPClient = true
+        self.logger = logger
+    }
+
+    public func shutdown() async {
+        if ownsHTTPClient { try? await http.shutdown() }
+    }
+
+    /// PING: is a TriggerClient with this id answering at `url` with this key?
+    public func ping(url: String, apiKey: String, endpointId: String) async throws -> PingResult {
+        let (status, body, info) = try await send(
+            url: url, apiKey: apiKey, action: "PING",
+            extraHeaders: [("x-trigger-endpoint-id", endpointId)], timeout: configuration.pingTimeout)
+        try Self.checkStatus(status, body: body, url: url)
+        let json = try Self.parseJSON(body)
+        let pong: PongResponse
+        do {
+            pong = try PongResponse.decode(json)
+        } catch let error as ValidationError {
+            throw EndpointCallError(.invalidSchema, "Endpoint \(url) responded with error: \(error.message())", raw: error.raw)
+        }
+        switch pong {
+        case .success(let triggerVersion, let sdkVersion):
+            return PingResult(info: info, triggerVersion: triggerVersion ?? info.triggerVersion, triggerSdkVersion: sdkVersion ?? info.triggerSdkVersion)
+        case .failure(let message):
+            throw EndpointCallError(.endpointReported, message)
+        }
+    }
+
+    /// INDEX_ENDPOINT: everything the endpoint declares, validated.
+    public func indexEndpoint(url: String, apiKey: String) async throws -> IndexResult {
+        let (status, body, info) = try await send(
+            url: url, apiKey: apiKey, action: "INDEX_ENDPOINT",
+            extraHeaders: [("accept", "application/json")], timeout: configuration.indexTimeout)
+        try Self.checkStatus(status, body: body, url: url)
+        let json = try Self.parseJSON(body)
+        do {
+            return IndexResult(response: try IndexEndpointResponse.decode(json), info: info)
+        } catch let error as IndexValidationError {
+            throw EndpointCallError(.invalidSchema, error.message, raw: error.raw)
+        }
+    }
+
+    static func checkStatus(_ status: Int, body: ByteBuffer, url: String) throws {
+        if status == 401 {
+            let message = (try? JSONValue.parse(Data(body.readableBytesView))).flatMap { try? ErrorWithStack.decode($0) }?.message
+            throw EndpointCallError(.unauthorized, message ?? "Trigger API key is invalid")
+        }
+        guard (200..<300).contains(status) else {
+            throw EndpointCallError(.status(status), "Could not connect to endpoint \(url). Status code: \(status)")
+        }
+    }
+
+    static func parseJSON(_ body: ByteBuffer) throws -> JSONValue {
+        do {
+            return try JSONValue.parse(Data(body.readableBytesView))
+        } catch {
+            throw EndpointCallError(.invalidJSON, "Could not parse response from endpoint. Make sure it points to the correct URL (you might be missing /api/trigger)")
+        }
+    }
+
+    // MARK: Transport
+
+    func send(url: String, apiKey: String, action: String, extraHeaders: [(String, String)], timeout: Duration)
+        async throws -> (Int, ByteBuffer, EndpointResponseInfo) {
+        guard let start = URL(string: url), let scheme = start.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = start.host, !host.isEmpty else {
+            throw EndpointCallError(.invalidURL, "Invalid endpoint URL \(url): only absolute http and https URLs are supported")
+        }
+        do {
+            return try await withDeadline(timeout) {
+                try await self.follow(start: start, apiKey: apiKey, action: action, extraHeaders: extraHeaders, timeout: timeout)
+            }
+        } catch is DeadlineExceeded {
+            throw EndpointCallError(.timeout, "Could not connect to endpoint \(url): no response within \(Self.describe(timeout))")
+        }
+    }
+
+    private func follow(start: URL, apiKey: String, action: String, extraHeaders: [(String, String)], timeout: Duration)
+        async throws -> (Int, ByteBuffer, EndpointResponseInfo) {
+        let original = start.absoluteString
+        var current = start
+        var permanent: URL? = nil
+        var onlyPermanentRedirects = true
+        var hops = 0
+        while true {
+            if configuration.refusePrivateAddresses { try await AddressGuard.check(current, original: original) }
+            var request = HTTPClientRequest(url: current.absoluteString)
+            request.method = .POST
+            request.headers.add(name: "x-trigger-api-key", value: apiKey)
+            request.headers.add(name: "x-trigger-action", value: action)
+            request.headers.add(name: "x-trigger-version", value: Self.triggerAPIVersion)
+            request.headers.add(name: "user-agent", value: configuration.userAgent)
+            for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
+            let response: HTTPClientResponse
+            do {
+                // Our own deadline (around the whole exchange, redirects and body included) fires
+                // first; this one only stops AsyncHTTPClient from outliving it.
+                response = try await http.execute(request, timeout: Self.timeAmount(timeout + .seconds(1)), logger: logger)
+            } catch {
+                throw EndpointCallError(.connection, "Could not connect to endpoint \(original)", raw: .string("\(error)"))
+            }
+            let status = Int(response.status.code)
+            if [301, 302, 303, 307, 308].contains(status) {
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                guard let location = response.headers.first(name: "location"),
+                      let next = URL(string: location, relativeTo: current)?.absoluteURL else {
+                    throw EndpointCallError(.redirect, "Endpoint \(original) is redirecting but no location header is present")
+                }
+                hops += 1
+                guard hops <= configuration.maximumRedirects else {
+                    throw EndpointCallError(.redirect, "Endpoint \(original) is redirecting too many times")
+                }
+                guard let scheme = next.scheme?.lowercased(), ["http", "https"].contains(scheme) else {
+                    throw EndpointCallError(.redirect, "Endpoint \(original) redirects to \(next.absoluteString), which is not an http or https URL")
+                }
+                // The API key goes only where the user pointed us (or its https upgrade). A redirect
+                // elsewhere is reported, not followed: following it would hand the key to that host.
+                guard Self.mayCarryKey(from: start, to: next) else {
+                    throw EndpointCallError(.redirect, "Endpoint \(original) redirects to another origin (\(next.absoluteString)); the API key is not sent there. Update the endpoint URL if the new location is intended.",
+                                            raw: .object(["location": .string(next.absoluteString)]))
+                }
+                if status == 301 || status == 308, onlyPermanentRedirects { permanent = next } else { onlyPermanentRedirects = false; permanent = nil }
+                current = next
+                continue
+            }
+            if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maximumResponseBytes {
+                throw tooLarge(original)
+            }
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+            } catch is NIOTooManyBytesError {
+                throw tooLarge(original)
+            } catch {
+                throw EndpointCallError(.connection, "Could not connect to endpoint \(original)", raw: .string("\(error)"))
+            }
+            let info = EndpointResponseInfo(
+                finalURL: current.absoluteString,
+                permanentRedirectURL: permanent?.absoluteString,
+                triggerVersion: response.headers.first(name: "trigger-version"),
+                triggerSdkVersion: response.headers.first(name: "trigger-sdk-version"))
+            return (status, body, info)
+        }
+    }
+
+    private func tooLarge(_ url: String) -> EndpointCallError {
+        EndpointCallError(.tooLarge, "Endpoint \(url) responded with more than \(configuration.maximumResponseBytes) bytes; the response was not read")
+    }
+
+    /// Same scheme, host and port, or the same host moving from http to https.
+    static func mayCarryKey(from start: URL, to next: URL) -> Bool {
+        func port(_ url: URL) -> Int { url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80) }
+        guard start.host?.lowercased() == next.host?.lowercased() else { return false }
+        let fromScheme = start.scheme?.lowercased(), toScheme = next.scheme?.lowercased()
+        if fromScheme == toScheme { return port(start) == port(next) }
+        return fromScheme == "http" && toScheme == "https"
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 { return "\(seconds)s" }
+        return String(format: "%.1fs", Double(seconds) + Double(attoseconds) / 1e18)
+    }
+}
+
+struct DeadlineExceeded: Error {}
+
+func withDeadline<T: Sendable>(_ duration: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: duration)
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The responses captured from the real trigger.dev v2 SDK (`Tests/Fixtures/realsdk`, a copy of
+/// `shared/fixtures/realsdk`; a test checks the copy is byte-identical when `shared/` is present).
+public enum Fixtures {
+    public static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/realsdk")
+
+    /// `shared/fixtures/realsdk` next to the repository, when it exists (developer machines and CI).
+    public static let sharedDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/fixtures/realsdk")
+
+    public static let names: [String] = {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }()
+
+    /// The exact body bytes.
+    public static func body(_ name: String) -> Data {
+        try! Data(contentsOf: directory.appendingPathComponent("\(name).json"))
+    }
+
+    public static func text(_ name: String) -> String {
+        String(decoding: body(name), as: UTF8.self)
+    }
+
+    /// The status code from the raw capture's status line.
+    public static func status(_ name: String) -> Int {
+        let raw = String(decoding: try! Data(contentsOf: directory.appendingPathComponent("\(name).txt")), as: UTF8.self)
+        let statusLine = raw.split(separator: "\r\n", maxSplits: 1).first ?? ""
+        return Int(statusLine.split(separator: " ")[1])!
+    }
+
+    public static let apiKey = "tr_dev_x"
+    public static let endpointId = "my-endpoint"
+}
