@@ -33,8 +33,7 @@ export KONGFLOW_TEST_POSTGRES_URL="postgres://postgres@localhost:5432/postgres?h
 export KONGFLOW_TEST_REQUIRE_POSTGRES=1
 echo "PostgreSQL for tests: $KONGFLOW_TEST_POSTGRES_URL"
 
-swift build --build-tests "$@"
-swift test --skip-build --enable-code-coverage "$@" 2>&1 | tee "$pg_dir/test.log"
+swift test --enable-code-coverage "$@" 2>&1 | tee "$pg_dir/test.log"
 status=${PIPESTATUS[0]}
 
 if [ "$status" = "0" ] && [ -z "${KONGFLOW_SKIP_COVERAGE:-}" ]; then
