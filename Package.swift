@@ -59,6 +59,12 @@ let package = Package(
             "Storage", "SQLiteStorage", "PostgresStorage",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // The durable job queue: enqueue in the caller's transaction, claim, retry, rescue; the worker.
+        .target(name: "Queue", dependencies: [
+            "Storage",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         // Organizations, projects, environments, API keys and the authenticator.
         .target(name: "Tenancy", dependencies: [
             "Storage",
@@ -89,6 +95,10 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: [
             "HTTPAPI", "Tenancy", "Storage", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: strict),
+        .testTarget(name: "QueueTests", dependencies: [
+            "Queue", "Storage", "TestSupport",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(name: "ProtocolTests", dependencies: ["TriggerProtocol", "TestSupport"], swiftSettings: strict),

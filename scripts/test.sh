@@ -33,7 +33,9 @@ export KONGFLOW_TEST_POSTGRES_URL="postgres://postgres@localhost:5432/postgres?h
 export KONGFLOW_TEST_REQUIRE_POSTGRES=1
 echo "PostgreSQL for tests: $KONGFLOW_TEST_POSTGRES_URL"
 
-swift test --enable-code-coverage "$@" 2>&1 | tee "$pg_dir/test.log"
+# Build everything first (executables included: some tests run `kongflow` as a real process).
+swift build --build-tests --enable-code-coverage "$@"
+swift test --skip-build --enable-code-coverage "$@" 2>&1 | tee "$pg_dir/test.log"
 status=${PIPESTATUS[0]}
 
 if [ "$status" = "0" ] && [ -z "${KONGFLOW_SKIP_COVERAGE:-}" ]; then

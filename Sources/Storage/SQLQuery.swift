@@ -39,9 +39,26 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
             fragments.append(.bind(value.sqlValue))
         }
 
+        /// An optional value binds as NULL when absent.
+        public mutating func appendInterpolation<T: SQLBindable>(_ value: T?) {
+            fragments.append(.bind(value?.sqlValue ?? .null))
+        }
+
         /// Splices trusted SQL text (an identifier or keyword chosen by code, never user input).
         public mutating func appendInterpolation(unsafeRaw sql: String) {
             fragments.append(.sql(sql))
+        }
+
+        /// A comma-separated list of binds, for `IN (…)`. An empty list renders `NULL`, which matches nothing.
+        public mutating func appendInterpolation(list values: [some SQLBindable]) {
+            if values.isEmpty {
+                fragments.append(.sql("NULL"))
+                return
+            }
+            for (index, value) in values.enumerated() {
+                if index > 0 { fragments.append(.sql(", ")) }
+                fragments.append(.bind(value.sqlValue))
+            }
         }
 
         /// Splices another query, keeping its binds.

@@ -1,0 +1,252 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Storage
+
+public struct WorkerConfiguration: Sendable {
+    /// Jobs run at the same time by this worker.
+    public var concurrency = 10
+    /// Safety net for missed notifications (LISTEN/NOTIFY or in-process signals wake workers first).
+    public var pollInterval: Duration = .seconds(1)
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// A worker silent for this long is presumed dead and its jobs are released.
+    public var heartbeatTimeout: TimeInterval = 60
+    /// How often this worker looks for other workers' stalled jobs.
+    public var rescueInterval: Duration = .seconds(15)
+    /// On shutdown, running jobs get this long to finish before they are cancelled and released.
+    public var shutdownGracePeriod: Duration = .seconds(30)
+
+    public init() {}
+}
+
+/// Claims and runs jobs until shut down. Many workers (in one process or many) may share a
+/// PostgreSQL database; they coordinate only through it.
+public final class Worker: Service, Sendable {
+    public let id: String
+    let queue: JobQueue
+    let registry: TaskRegistry
+    let configuration: WorkerConfiguration
+    let logger: Logger
+    private let state = WorkerState()
+    private let wakeups = WakeUpSignal()
+
+    public init(queue: JobQueue, registry: TaskRegistry, configuration: WorkerConfiguration = .init(),
+                id: String = "worker-\(UUID().uuidString.lowercased().prefix(8))", logger: Logger = Logger(label: "kongflow.worker")) {
+        self.id = id
+        self.queue = queue
+        self.registry = registry
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(id)"
+        self.logger = logger
+    }
+
+    /// Runs until the task is cancelled or a graceful shutdown is requested.
+    public func run() async throws {
+        try await queue.registerWorker(id: id)
+        let wakeups = self.wakeups
+        let notifications = try await queue.database.listen(JobQueue.notificationChannel)
+        logger.info("worker started", metadata: ["concurrency": "\(configuration.concurrency)"])
+
+        await withTaskGroup(of: Void.self) { background in
+            background.addTask { for await _ in notifications { wakeups.signal() } }
+            background.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: configuration.pollInterval)
+                    wakeups.signal()
+                }
+            }
+            background.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: configuration.heartbeatInterval)
+                    if Task.isCancelled { break }
+                    do { try await queue.heartbeat(workerId: id) } catch {
+                        logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            background.addTask { [self] in
+                while !Task.isCancelled {
+                    do {
+                        let released = try await queue.rescueStalledJobs(heartbeatTimeout: configuration.heartbeatTimeout)
+                        if !released.isEmpty { logger.warning("released jobs of a dead worker", metadata: ["jobs": "\(released)"]) }
+                    } catch {
+                        logger.warning("rescue failed", metadata: ["error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: configuration.rescueInterval)
+                }
+            }
+            await withGracefulShutdownHandler {
+                await self.loop(wakeups: wakeups)
+            } onGracefulShutdown: {
+                self.state.stopClaiming()
+                wakeups.signal()
+            }
+            background.cancelAll()
+        }
+        do { try await queue.unregisterWorker(id: id) } catch {
+            logger.warning("could not unregister worker", metadata: ["error": "\(error)"])
+        }
+        logger.info("worker stopped")
+    }
+
+    /// Stops claiming and lets running jobs finish (within the grace period). For use outside a
+    /// ServiceGroup; inside one, a graceful shutdown does the same.
+    public func shutdown() {
+        state.stopClaiming()
+        wakeups.signal()
+    }
+
+    private func loop(wakeups: WakeUpSignal) async {
+        await withDiscardingTaskGroup { running in
+            var shutdownDeadline: ContinuousClock.Instant? = nil
+            while true {
+                await flush()
+                if Task.isCancelled { state.stopClaiming() }
+                if !state.claiming {
+                    let deadline = shutdownDeadline ?? .now + configuration.shutdownGracePeriod
+                    shutdownDeadline = deadline
+                    if state.running == 0 { break }
+                    if ContinuousClock.now >= deadline {
+                        logger.warning("grace period over; cancelling running jobs", metadata: ["running": "\(state.running)"])
+                        running.cancelAll()
+                        break
+                    }
+                    await wakeups.wait(timeout: .milliseconds(100))
+                    continue
+                }
+                let free = configuration.concurrency - state.running
+                if free > 0 {
+                    let claimed: [Job]
+                    do {
+                        claimed = try await queue.claim(workerId: id, limit: free)
+                    } catch {
+                        logger.error("claim failed", metadata: ["error": "\(error)"])
+                        await wakeups.wait(timeout: configuration.pollInterval)
+                        continue
+                    }
+                    for job in claimed {
+                        state.started()
+                        running.addTask { [self] in
+                            let outcome = await self.execute(job)
+                            self.state.finished(job, outcome)
+                            wakeups.signal()
+                        }
+                    }
+                }
+                // A claim returns every runnable job it may take, so the next useful moment is a
+                // finished job, a notification or the poll interval.
+                await wakeups.wait(timeout: configuration.pollInterval)
+            }
+        }
+        // Cancelled jobs have reported by now.
+        await flush()
+    }
+
+    private func execute(_ job: Job) async -> String? {
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(job.id)"
+        logger[metadataKey: "task"] = "\(job.taskIdentifier)"
+        guard let handler = registry.handler(for: job.taskIdentifier) else {
+            return TaskError.unknownTask(job.taskIdentifier).description
+        }
+        do {
+            try await handler(job.payload, JobContext(job: job, workerId: id, logger: logger))
+            return nil
+        } catch is CancellationError {
+            return "worker \(id) shut down before the job finished"
+        } catch {
+            logger.warning("job failed", metadata: ["attempt": "\(job.attempts)", "error": "\(error)"])
+            return "\(error)"
+        }
+    }
+
+    private func flush() async {
+        let (completed, failed) = state.takeFinished()
+        guard !completed.isEmpty || !failed.isEmpty else { return }
+        do {
+            try await queue.finish(workerId: id, completed: completed, failed: failed)
+        } catch {
+            // The jobs stay locked by us; the next flush tries again, and if this process dies the
+            // rescuer releases them.
+            logger.error("could not record finished jobs", metadata: ["error": "\(error)"])
+            state.putBack(completed: completed, failed: failed)
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
+
+/// Worker bookkeeping shared between the loop and the job tasks.
+final class WorkerState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _claiming = true
+    private var _running = 0
+    private var completed: [Job] = []
+    private var failed: [JobQueue.Failure] = []
+
+    var claiming: Bool { lock.withLock { _claiming } }
+    var running: Int { lock.withLock { _running } }
+
+    func stopClaiming() { lock.withLock { _claiming = false } }
+    func started() { lock.withLock { _running += 1 } }
+
+    func finished(_ job: Job, _ error: String?) {
+        lock.withLock {
+            _running -= 1
+            if let error { failed.append(.init(job: job, error: error)) } else { completed.append(job) }
+        }
+    }
+
+    func takeFinished() -> ([Job], [JobQueue.Failure]) {
+        lock.withLock {
+            defer { completed = []; failed = [] }
+            return (completed, failed)
+        }
+    }
+
+    func putBack(completed: [Job], failed: [JobQueue.Failure]) {
+        lock.withLock {
+            self.completed.append(contentsOf: completed)
+            self.failed.append(contentsOf: failed)
+        }
+    }
+}
+
+/// A level-triggered wake-up: `signal()` before `wait()` is not lost.
+final class WakeUpSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = false
+    private var waiter: CheckedContinuation<Void, Never>?
+
+    func signal() {
+        let continuation: CheckedContinuation<Void, Never>? = lock.withLock {
+            if let waiter { self.waiter = nil; return waiter }
+            pending = true
+            return nil
+        }
+        continuation?.resume()
+    }
+
+    /// Returns at the next signal (or at once if one is pending), or after `timeout`.
+    func wait(timeout: Duration) async {
+        let alreadySignalled = lock.withLock { () -> Bool in
+            if pending { pending = false; return true }
+            return false
+        }
+        if alreadySignalled { return }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            self?.signal()
+        }
+        await withCheckedContinuation { continuation in
+            let resumeNow = lock.withLock { () -> Bool in
+                if pending { pending = false; return true }
+                waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        timer.cancel()
+        lock.withLock { pending = false }
+    }
+}

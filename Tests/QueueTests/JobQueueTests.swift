@@ -1,0 +1,238 @@
+import Foundation
+import Queue
+import Storage
+import Testing
+import TestSupport
+
+/// The queue contract on both backends, with a hand-moved clock.
+@Suite struct JobQueueTests {
+    struct Payload: Codable, Sendable, Equatable { let n: Int }
+
+    func enqueue(_ queue: JobQueue, _ task: String = "t", _ n: Int = 0, _ options: JobOptions = .init()) async throws -> Int64 {
+        try await queue.database.transaction { tx in
+            try await queue.enqueue(task, payload: Payload(n: n), options: options, in: tx)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func enqueueJoinsTheCallersTransaction(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db)
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                try await db.transaction { tx in
+                    try await queue.enqueue("t", payload: Payload(n: 1), options: .init(queueName: "q"), in: tx)
+                    throw Boom()
+                }
+            }
+            #expect(try await queue.jobs().isEmpty)
+            #expect(try await db.query("SELECT * FROM kongflow_job_queues").isEmpty)
+            if backend == .postgres {
+                // Not visible to others before commit.
+                try await db.transaction { tx in
+                    try await queue.enqueue("t", payload: Payload(n: 2), in: tx)
+                    #expect(try await queue.jobs().isEmpty)
+                }
+            } else {
+                _ = try await enqueue(queue, "t", 2)
+            }
+            let jobs = try await queue.jobs()
+            #expect(jobs.count == 1)
+            #expect(try JSONDecoder().decode(Payload.self, from: Data(jobs[0].payload.utf8)) == Payload(n: 2))
+            #expect(jobs[0].maxAttempts == 25 && jobs[0].attempts == 0 && jobs[0].priority == 0)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func claimsInPriorityRunAtIdOrder(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            let low = try await enqueue(queue, "t", 1, .init(priority: 5))
+            let first = try await enqueue(queue, "t", 2)
+            let second = try await enqueue(queue, "t", 3)
+            let urgent = try await enqueue(queue, "t", 4, .init(priority: -1))
+            let later = try await enqueue(queue, "t", 5, .init(runAt: clock.now.addingTimeInterval(60)))
+            let earlier = try await enqueue(queue, "t", 6, .init(runAt: clock.now.addingTimeInterval(-60)))
+            let claimed = try await queue.claim(workerId: "w", limit: 10)
+            #expect(claimed.map(\.id) == [urgent, earlier, first, second, low])
+            #expect(claimed.allSatisfy { $0.attempts == 1 && $0.lockedBy == "w" })
+            #expect(try await queue.claim(workerId: "w", limit: 10).isEmpty)
+            clock.advance(by: 61)
+            #expect(try await queue.claim(workerId: "w", limit: 10).map(\.id) == [later])
+            // Limits are honoured.
+            for n in 0..<5 { _ = try await enqueue(queue, "t", n) }
+            #expect(try await queue.claim(workerId: "w", limit: 2).count == 2)
+            #expect(try await queue.claim(workerId: "w", limit: 0).isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func namedQueuesRunOneJobAtATimeInOrder(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db)
+            let a1 = try await enqueue(queue, "t", 1, .init(queueName: "a"))
+            let a2 = try await enqueue(queue, "t", 2, .init(queueName: "a"))
+            let b1 = try await enqueue(queue, "t", 3, .init(queueName: "b"))
+            let free = try await enqueue(queue, "t", 4)
+            let a3 = try await enqueue(queue, "t", 5, .init(queueName: "a"))
+            let first = try await queue.claim(workerId: "w1", limit: 10)
+            #expect(Set(first.map(\.id)) == [a1, b1, free])
+            // Another worker gets nothing from a queue whose job is running.
+            #expect(try await queue.claim(workerId: "w2", limit: 10).isEmpty)
+            try await queue.finish(workerId: "w1", completed: first.filter { $0.id == a1 }, failed: [])
+            let next = try await queue.claim(workerId: "w2", limit: 10)
+            #expect(next.map(\.id) == [a2])
+            // A failure unlocks the queue too; the failed job waits for its retry and a3 may overtake it.
+            try await queue.finish(workerId: "w2", completed: [], failed: [.init(job: next[0], error: "boom")])
+            #expect(try await queue.claim(workerId: "w2", limit: 10).map(\.id) == [a3])
+            let counts = try await db.queryFirst("SELECT job_count FROM kongflow_job_queues WHERE queue_name = \("a")")
+            #expect(try counts?.decode("job_count", as: Int.self) == 2)
+            try await queue.finish(workerId: "w1", completed: first.filter { $0.id != a1 }, failed: [])
+            #expect(try await db.queryFirst("SELECT * FROM kongflow_job_queues WHERE queue_name = \("b")") == nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func failuresBackOffOnGraphilesCurveThenDie(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            let id = try await enqueue(queue, "t", 1, .init(maxAttempts: 3))
+            var job = try #require(try await queue.claim(workerId: "w", limit: 1).first)
+            try await queue.finish(workerId: "w", completed: [], failed: [.init(job: job, error: "first failure")])
+            var stored = try #require(try await queue.job(id: id))
+            #expect(abs(stored.runAt.timeIntervalSince(clock.now) - exp(1)) < 0.001)
+            #expect(stored.lastError == "first failure" && stored.state(now: clock.now) == .retryable)
+            #expect(try await queue.claim(workerId: "w", limit: 1).isEmpty)
+            clock.advance(by: 2.7)
+            #expect(try await queue.claim(workerId: "w", limit: 1).isEmpty)
+            clock.advance(by: 0.1)
+            job = try #require(try await queue.claim(workerId: "w", limit: 1).first)
+            #expect(job.attempts == 2)
+            try await queue.finish(workerId: "w", completed: [], failed: [.init(job: job, error: "second failure")])
+            stored = try #require(try await queue.job(id: id))
+            #expect(abs(stored.runAt.timeIntervalSince(clock.now) - exp(2)) < 0.001)
+            clock.advance(by: 8)
+            job = try #require(try await queue.claim(workerId: "w", limit: 1).first)
+            try await queue.finish(workerId: "w", completed: [], failed: [.init(job: job, error: "third failure")])
+            stored = try #require(try await queue.job(id: id))
+            #expect(stored.state(now: clock.now) == .dead && stored.attempts == 3 && stored.lastError == "third failure")
+            clock.advance(by: 1_000_000)
+            #expect(try await queue.claim(workerId: "w", limit: 1).isEmpty)
+            #expect(try await queue.counts()[.dead] == 1)
+            #expect(try await queue.jobs(state: .dead).map(\.id) == [id])
+            // Retrying a dead job gives it one more attempt, now.
+            let retried = try await queue.retry(id: id)
+            #expect(retried.maxAttempts == 4 && retried.state(now: clock.now) == .available)
+            #expect(try await queue.claim(workerId: "w", limit: 1).map(\.id) == [id])
+            await #expect(throws: QueueError.jobIsRunning(id)) { try await queue.retry(id: id) }
+            await #expect(throws: QueueError.jobIsRunning(id)) { try await queue.delete(id: id) }
+            await #expect(throws: QueueError.jobNotFound(999_999)) { try await queue.retry(id: 999_999) }
+            #expect(JobQueue.retryDelay(attempts: 25) == exp(10))
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func jobKeyModes(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            let soon = clock.now.addingTimeInterval(10), later = clock.now.addingTimeInterval(100)
+            // replace: updates the waiting job in place.
+            let id = try await enqueue(queue, "t", 1, .init(runAt: soon, jobKey: "k"))
+            #expect(try await enqueue(queue, "t", 2, .init(queueName: "q", runAt: later, jobKey: "k")) == id)
+            var job = try #require(try await queue.job(id: id))
+            #expect(job.payload.contains("2") && job.runAt == later && job.revision == 1 && job.queueName == "q")
+            #expect(try await db.queryFirst("SELECT job_count FROM kongflow_job_queues WHERE queue_name = \("q")")?.decode("job_count", as: Int.self) == 1)
+            // preserve_run_at: keeps run_at of a job not yet attempted.
+            #expect(try await enqueue(queue, "t", 3, .init(runAt: soon, jobKey: "k", jobKeyMode: .preserveRunAt)) == id)
+            job = try #require(try await queue.job(id: id))
+            #expect(job.payload.contains("3") && job.runAt == later && job.queueName == nil)
+            #expect(try await db.query("SELECT * FROM kongflow_job_queues").isEmpty)
+            // unsafe_dedupe: leaves the existing job alone.
+            #expect(try await enqueue(queue, "t", 4, .init(runAt: soon, jobKey: "k", jobKeyMode: .unsafeDedupe)) == id)
+            job = try #require(try await queue.job(id: id))
+            #expect(job.payload.contains("3") && job.revision == 2)
+            // replace while running: the running job keeps going without retries; a new job takes the key.
+            clock.advance(by: 200)
+            let running = try #require(try await queue.claim(workerId: "w", limit: 1).first)
+            let newId = try await enqueue(queue, "t", 5, .init(jobKey: "k"))
+            #expect(newId != id)
+            job = try #require(try await queue.job(id: id))
+            #expect(job.key == nil && job.maxAttempts == job.attempts)
+            try await queue.finish(workerId: "w", completed: [], failed: [.init(job: running, error: "x")])
+            #expect(try await queue.job(id: id)?.state(now: clock.now) == .dead)
+            #expect(try await queue.job(id: newId)?.key == "k")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func callerOptionsWinOverTaskDefaults(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db, taskDefaults: ["t": JobOptions(queueName: "defaults", maxAttempts: 3, priority: 9)])
+            let a = try await enqueue(queue, "t", 1, .init(maxAttempts: 7, priority: 1))
+            let b = try await enqueue(queue, "t", 2, .init(queueName: "mine"))
+            let jobA = try #require(try await queue.job(id: a)), jobB = try #require(try await queue.job(id: b))
+            #expect(jobA.maxAttempts == 7 && jobA.priority == 1 && jobA.queueName == "defaults")
+            #expect(jobB.maxAttempts == 3 && jobB.priority == 9 && jobB.queueName == "mine")
+            await #expect(throws: QueueError.self) { _ = try await enqueue(queue, "t", 3, .init(maxAttempts: 0)) }
+            await #expect(throws: QueueError.self) { _ = try await enqueue(queue, String(repeating: "x", count: 200), 3) }
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func stalledJobsOfDeadWorkersAreReleased(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            try await queue.registerWorker(id: "dead")
+            try await queue.registerWorker(id: "alive")
+            let stuck = try await enqueue(queue, "t", 1, .init(queueName: "q"))
+            let busy = try await enqueue(queue, "t", 2)
+            _ = try await queue.claim(workerId: "dead", limit: 1)
+            _ = try await queue.claim(workerId: "alive", limit: 1)
+            clock.advance(by: 30)
+            #expect(try await queue.rescueStalledJobs(heartbeatTimeout: 60).isEmpty)
+            clock.advance(by: 31)
+            try await queue.heartbeat(workerId: "alive")
+            // The live worker's long-running job stays with it; the silent worker's job is released.
+            #expect(try await queue.rescueStalledJobs(heartbeatTimeout: 60) == [stuck])
+            let released = try #require(try await queue.job(id: stuck))
+            #expect(released.lockedBy == nil && released.lastError?.contains("worker dead stopped heartbeating") == true)
+            #expect(try await queue.job(id: busy)?.lockedBy == "alive")
+            // Its queue is free again, and the job runs elsewhere with its attempt counted.
+            let again = try await queue.claim(workerId: "alive", limit: 5)
+            #expect(again.map(\.id) == [stuck] && again[0].attempts == 2)
+            // A late finish from the dead worker changes nothing.
+            try await queue.finish(workerId: "dead", completed: [released], failed: [])
+            #expect(try await queue.job(id: stuck)?.lockedBy == "alive")
+            // A worker that was declared dead re-registers on its next heartbeat.
+            try await queue.heartbeat(workerId: "dead")
+            #expect(try await db.query("SELECT id FROM kongflow_workers ORDER BY id").map { try $0.decode("id", as: String.self) } == ["alive", "dead"])
+            try await queue.unregisterWorker(id: "dead")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func listingCountingAndDeleting(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            let a = try await enqueue(queue, "t", 1, .init(queueName: "q"))
+            let b = try await enqueue(queue, "t", 2, .init(runAt: clock.now.addingTimeInterval(99)))
+            let c = try await enqueue(queue, "t", 3)
+            _ = try await queue.claim(workerId: "w", limit: 1)
+            let counts = try await queue.counts()
+            #expect(counts == [.running: 1, .scheduled: 1, .available: 1, .dead: 0, .retryable: 0])
+            #expect(try await queue.jobs(queueName: "q").map(\.id) == [a])
+            #expect(try await queue.jobs(state: .scheduled).map(\.id) == [b])
+            #expect(try await queue.jobs(state: .available).map(\.id) == [c])
+            #expect(try await queue.jobs(state: .running).map(\.id) == [a])
+            #expect(try await queue.jobs(state: .retryable).isEmpty)
+            try await queue.delete(id: b)
+            #expect(try await queue.job(id: b) == nil)
+            await #expect(throws: QueueError.jobNotFound(b)) { try await queue.delete(id: b) }
+        }
+    }
+}
