@@ -78,13 +78,21 @@ let package = Package(
         ], swiftSettings: strict),
         // The `kongflow` commands.
         .target(name: "KongflowCLI", dependencies: [
-            "Storage", "StorageDrivers", "Tenancy", "HTTPAPI",
+            "Storage", "StorageDrivers", "Tenancy", "HTTPAPI", "Queue",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "kongflow", dependencies: ["KongflowCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strict),
+
+        // The queue benchmark and the multi-process probe (BENCHMARKS.md).
+        .executableTarget(name: "kongflow-queue-bench", dependencies: [
+            "Queue", "Storage", "StorageDrivers",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Benchmarks/QueueBench", swiftSettings: strict),
 
         .target(name: "TestSupport", dependencies: [
             "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage",
@@ -100,7 +108,7 @@ let package = Package(
             "Queue", "Storage", "TestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Queue", "Storage", "StorageDrivers"], swiftSettings: strict),
         .testTarget(name: "ProtocolTests", dependencies: ["TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndpointClientTests", dependencies: ["EndpointClient", "TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "Storage", "TestSupport"], swiftSettings: strict),

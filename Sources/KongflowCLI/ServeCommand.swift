@@ -1,21 +1,25 @@
 import ArgumentParser
 import Foundation
 import HTTPAPI
+import Queue
+import ServiceLifecycle
 import Hummingbird
 import Logging
 import Storage
 import Tenancy
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP API (and, once it exists, the worker).")
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API and a job worker in one process.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 3030
     @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations on start.") var noMigrate = false
+    @OptionGroup var worker: WorkerOptions
 
     func run() async throws {
         let logger = try logging.makeLogger("kongflow")
+        let workerConfiguration = try worker.configuration()
         try await withDatabase(database, logger: logger) { db in
             let deps = APIDependencies(database: db, logger: logger)
             if !noMigrate {
@@ -31,10 +35,15 @@ struct Serve: AsyncParsableCommand {
 
                     """.utf8))
             }
+            let runtime = try KongflowRuntime(database: db, logger: logger)
+            defer { Task { await runtime.shutdown() } }
             let app = APIServer.makeApplication(deps, host: host, port: port) { port in
                 logger.info("listening", metadata: ["address": "http://\(host):\(port)", "database": "\(db.displayName)"])
             }
-            try await app.runService()
+            let group = ServiceGroup(configuration: .init(
+                services: [app, runtime.makeWorker(configuration: workerConfiguration)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         }
     }
 }

@@ -50,7 +50,7 @@ public final class PostgresDatabase: Database, Sendable {
         self.logger = logger
         // The pool logs every failed reconnect at info; keep that out of normal logs.
         var poolLogger = logger
-        poolLogger.logLevel = max(logger.logLevel, .warning)
+        poolLogger.logLevel = max(logger.logLevel, .error)
         let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         self.client = client
         self.runTask = Task { await client.run() }

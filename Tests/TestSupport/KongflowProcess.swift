@@ -2,14 +2,17 @@ import Foundation
 
 /// Runs the real `kongflow` executable (built next to the test bundle) as a child process.
 public struct KongflowProcess {
-    public static var executable: URL {
+    public static var executable: URL { binary(named: "kongflow") }
+
+    /// An executable of this package, from the build directory the tests run from.
+    public static func binary(named name: String) -> URL {
         let testBinary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
         var dir = testBinary.deletingLastPathComponent()
         // swift test runs `<bin>/kongflowPackageTests.xctest`; on some setups arguments[0] is inside it.
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("kongflow").path), dir.path != "/" {
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), dir.path != "/" {
             dir = dir.deletingLastPathComponent()
         }
-        return dir.appendingPathComponent("kongflow")
+        return dir.appendingPathComponent(name)
     }
 
     public struct Result: Sendable {
@@ -48,9 +51,9 @@ public struct KongflowProcess {
     }
 
     /// Starts a long-running command (e.g. `serve`); stop it with `terminate()`.
-    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningProcess {
+    public static func start(_ arguments: [String], environment: [String: String] = [:], binary: URL = executable) throws -> RunningProcess {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = binary
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "KONGFLOW_DATABASE_URL")

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Queue
+import ServiceLifecycle
+import Storage
+import StorageDrivers
+
+/// Drives the job queue from outside: worker processes for the multi-process test, and the queue
+/// benchmark (see BENCHMARKS.md).
+@main
+struct QueueBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kongflow-queue-bench",
+        abstract: "Queue benchmark and multi-process probe.",
+        subcommands: [Work.self, Bench.self])
+
+    static func logger() -> Logger {
+        var logger = Logger(label: "queue-bench")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    /// A worker process whose `probe.record` task writes each run to `probe_runs`.
+    struct Work: AsyncParsableCommand {
+        @Option var databaseURL: String
+        @Option var concurrency = 10
+
+        func run() async throws {
+            LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+            let logger = QueueBench.logger()
+            let db = try await DatabaseURL(databaseURL).open(logger: logger)
+            let queue = JobQueue(database: db)
+            var registry = TaskRegistry()
+            registry.register("probe.noop") { _, _ in }
+            registry.register("probe.record") { _, context in
+                let started = Date()
+                try await Task.sleep(for: .microseconds(Int.random(in: 0...300)))
+                try await db.query("""
+                    INSERT INTO probe_runs (job_id, queue_name, worker, started_at, finished_at)
+                    VALUES (\(context.job.id), \(context.job.queueName), \(context.workerId), \(started), \(Date()))
+                    """)
+            }
+            var configuration = WorkerConfiguration()
+            configuration.concurrency = concurrency
+            let worker = Worker(queue: queue, registry: registry, configuration: configuration, logger: logger)
+            FileHandle.standardError.write(Data("worker \(worker.id) ready\n".utf8))
+            let group = ServiceGroup(configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm], logger: logger))
+            try await group.run()
+            await db.close()
+        }
+    }
+
+    struct Bench: AsyncParsableCommand {
+        @Option var databaseURL: String
+        @Option(help: "Jobs for the throughput run.") var jobs = 10_000
+        @Option(help: "Single enqueues to time.") var singles = 2_000
+        @Option(help: "Latency samples.") var samples = 300
+        @Option var concurrency = 100
+
+        func run() async throws {
+            let logger = QueueBench.logger()
+            let db = try await DatabaseURL(databaseURL).open(logger: logger)
+            try await MigrationRunner(database: db, logger: logger).up()
+            let queue = JobQueue(database: db)
+            try await db.query("DELETE FROM kongflow_jobs")
+            try await db.query("DELETE FROM kongflow_job_queues")
+
+            // 1. Single enqueues, one transaction each.
+            var start = ContinuousClock.now
+            for n in 0..<singles {
+                try await db.transaction { tx in try await queue.enqueue("probe.noop", payload: ["n": n], in: tx) }
+            }
+            let singleRate = Double(singles) / seconds(ContinuousClock.now - start)
+            try await db.query("DELETE FROM kongflow_jobs")
+
+            // 2. Batch enqueue: `jobs` jobs in transactions of 1,000.
+            start = ContinuousClock.now
+            for batch in stride(from: 0, to: jobs, by: 1000) {
+                try await db.transaction { tx in
+                    for n in batch..<min(batch + 1000, jobs) { try await queue.enqueue("probe.noop", payload: ["n": n], in: tx) }
+                }
+            }
+            let batchRate = Double(jobs) / seconds(ContinuousClock.now - start)
+
+            // 3. Processing throughput: one worker drains them.
+            let done = Counter()
+            var registry = TaskRegistry()
+            registry.register("probe.noop") { _, _ in done.increment() }
+            var configuration = WorkerConfiguration()
+            configuration.concurrency = concurrency
+            configuration.pollInterval = .milliseconds(500)
+            let worker = Worker(queue: queue, registry: registry, configuration: configuration, logger: logger)
+            start = ContinuousClock.now
+            let workerTask = Task { try await worker.run() }
+            while try await (db.queryFirst("SELECT COUNT(*) AS n FROM kongflow_jobs")?.decode("n", as: Int.self) ?? 0) > 0 {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let throughput = Double(jobs) / seconds(ContinuousClock.now - start)
+
+            // 4. Enqueue-to-start latency on an idle queue.
+            let starts = Starts()
+            var latencyRegistry = TaskRegistry()
+            latencyRegistry.register("probe.latency") { _, context in await starts.record(context.job.id) }
+            worker.shutdown()
+            try await workerTask.value
+            let latencyWorker = Worker(queue: queue, registry: latencyRegistry, configuration: configuration, logger: logger)
+            let latencyTask = Task { try await latencyWorker.run() }
+            try await Task.sleep(for: .milliseconds(300))
+            var latencies: [Double] = []
+            for _ in 0..<samples {
+                let enqueued = ContinuousClock.now
+                let id = try await db.transaction { tx in try await queue.enqueue("probe.latency", payload: ["x": 1], in: tx) }
+                let started = await starts.wait(for: id)
+                latencies.append(seconds(started - enqueued) * 1000)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            latencyWorker.shutdown()
+            try await latencyTask.value
+            latencies.sort()
+            let result: [String: Double] = [
+                "single_enqueue_per_s": singleRate,
+                "batch_enqueue_per_s": batchRate,
+                "throughput_jobs_per_s": throughput,
+                "latency_p50_ms": latencies[latencies.count / 2],
+                "latency_p99_ms": latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))],
+            ]
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            await db.close()
+        }
+    }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() { lock.withLock { value += 1 } }
+}
+
+actor Starts {
+    private var seen: [Int64: ContinuousClock.Instant] = [:]
+    private var waiters: [Int64: CheckedContinuation<ContinuousClock.Instant, Never>] = [:]
+
+    func record(_ id: Int64) {
+        let now = ContinuousClock.now
+        if let waiter = waiters.removeValue(forKey: id) { waiter.resume(returning: now) } else { seen[id] = now }
+    }
+
+    func wait(for id: Int64) async -> ContinuousClock.Instant {
+        if let instant = seen.removeValue(forKey: id) { return instant }
+        return await withCheckedContinuation { waiters[id] = $0 }
+    }
+}

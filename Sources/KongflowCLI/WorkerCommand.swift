@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Queue
+import ServiceLifecycle
+import Storage
+
+struct WorkerOptions: ParsableArguments {
+    @Option(help: "Jobs this process runs at the same time.") var concurrency = 10
+    @Option(help: "Seconds without a heartbeat after which another worker's jobs are released.") var heartbeatTimeout: Double = 60
+    @Option(help: "Seconds between polls when no notification arrives.") var pollInterval: Double = 1
+
+    func configuration() throws -> WorkerConfiguration {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard heartbeatTimeout >= 1, pollInterval > 0 else { throw ValidationError("--heartbeat-timeout and --poll-interval must be positive") }
+        var configuration = WorkerConfiguration()
+        configuration.concurrency = concurrency
+        configuration.heartbeatTimeout = heartbeatTimeout
+        configuration.pollInterval = .milliseconds(Int64(pollInterval * 1000))
+        configuration.heartbeatInterval = .milliseconds(Int64(min(5, heartbeatTimeout / 4) * 1000))
+        return configuration
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run only the job worker (many may run against one PostgreSQL database).")
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var worker: WorkerOptions
+
+    func run() async throws {
+        let logger = try logging.makeLogger("kongflow.worker")
+        let workerConfiguration = try worker.configuration()
+        try await withDatabase(database, logger: logger) { db in
+            guard try await MigrationRunner(database: db, logger: logger).isCurrent() else {
+                throw ValidationError("The database schema is not current; run `kongflow migrate up` (or start `kongflow serve`) first")
+            }
+            let runtime = try KongflowRuntime(database: db, logger: logger)
+            defer { Task { await runtime.shutdown() } }
+            let worker = runtime.makeWorker(configuration: workerConfiguration)
+            let group = ServiceGroup(configuration: .init(
+                services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "Inspect and operate the job queue.",
+        subcommands: [List.self, Counts.self, Retry.self, Delete.self])
+
+    struct Line: Encodable {
+        let id: Int64, task: String, queue: String?, state: String, attempts: Int, maxAttempts: Int
+        let runAt: Date, lastError: String?, key: String?, lockedBy: String?, payload: String
+
+        init(_ job: Job, now: Date) {
+            id = job.id; task = job.taskIdentifier; queue = job.queueName; state = job.state(now: now).rawValue
+            attempts = job.attempts; maxAttempts = job.maxAttempts; runAt = job.runAt; lastError = job.lastError
+            key = job.key; lockedBy = job.lockedBy; payload = job.payload
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List jobs (oldest first).")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+        @Option(help: "available, scheduled, retryable, running or dead.") var state: String?
+        @Option(help: "Only jobs of this named queue.") var queue: String?
+        @Option(help: "At most this many.") var limit = 100
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let jobState = try state.map { text -> JobState in
+                guard let value = JobState(rawValue: text) else {
+                    throw ValidationError("Unknown state '\(text)': use \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return value
+            }
+            let logger = try logging.makeLogger("kongflow.jobs")
+            try await withDatabase(database, logger: logger) { db in
+                let now = Date()
+                let jobs = try await JobQueue(database: db).jobs(state: jobState, queueName: queue, limit: limit)
+                if json {
+                    try printJSON(jobs.map { Line($0, now: now) })
+                } else {
+                    for job in jobs {
+                        let error = job.lastError.map { "  \($0.prefix(80))" } ?? ""
+                        print("\(job.id)  \(job.taskIdentifier)  \(job.queueName ?? "-")  \(job.state(now: now).rawValue)  \(job.attempts)/\(job.maxAttempts)\(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Counts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Count jobs by state.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = try logging.makeLogger("kongflow.jobs")
+            try await withDatabase(database, logger: logger) { db in
+                let counts = try await JobQueue(database: db).counts()
+                let byName = Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
+                if json { try printJSON(byName) } else {
+                    for state in JobState.allCases { print("\(state.rawValue): \(counts[state] ?? 0)") }
+                }
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a failed, dead or scheduled job now.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+        @Argument(help: "Job id.") var id: Int64
+
+        func run() async throws {
+            let logger = try logging.makeLogger("kongflow.jobs")
+            try await withDatabase(database, logger: logger) { db in
+                let job = try await JobQueue(database: db).retry(id: id)
+                print("Job \(job.id) will run now (attempt \(job.attempts + 1) of \(job.maxAttempts)).")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a job that is not running.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+        @Argument(help: "Job id.") var id: Int64
+
+        func run() async throws {
+            let logger = try logging.makeLogger("kongflow.jobs")
+            try await withDatabase(database, logger: logger) { db in
+                try await JobQueue(database: db).delete(id: id)
+                print("Deleted job \(id).")
+            }
+        }
+    }
+}
