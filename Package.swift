@@ -70,15 +70,31 @@ let package = Package(
             "Storage",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
+        // CreateEndpoint, IndexEndpoint, the deploy hook: endpoint services over storage, queue and client.
+        .target(name: "Endpoints", dependencies: [
+            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+        ], swiftSettings: strict),
+        // Registration: persists what an endpoint declares (jobs, versions, sources, triggers, schedules).
+        .target(name: "Registration", dependencies: [
+            "Storage", "Queue", "Endpoints", "TriggerProtocol",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         // Hummingbird routes, auth, error mapping.
         .target(name: "HTTPAPI", dependencies: [
-            "Storage", "Tenancy",
+            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // The `kongflow` commands.
         .target(name: "KongflowCLI", dependencies: [
-            "Storage", "StorageDrivers", "Tenancy", "HTTPAPI", "Queue",
+            "Storage", "StorageDrivers", "Tenancy", "HTTPAPI", "Queue", "Endpoints", "Registration", "EndpointClient", "TriggerProtocol",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

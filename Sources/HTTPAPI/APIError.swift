@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Storage
 import Tenancy
+import Endpoints
 
 /// What the client sees of a failure: a status and trigger.dev's `{"error": "<message>"}` body.
 public struct APIError: Error, HTTPResponseError, Equatable {
@@ -42,6 +43,11 @@ public enum ErrorMapping {
             }
         case let error as TenancyError:
             return APIError(.badRequest, error.description)
+        case let error as EndpointServiceError:
+            switch error {
+            case .failedPing, .failedUpsert, .invalidInput: return APIError(.badRequest, error.description)
+            case .endpointNotFound, .endpointIndexNotFound, .invalidHookIdentifier: return APIError(.notFound, error.description)
+            }
         default:
             logger.error("unhandled error", metadata: ["error": "\(error)"])
             return APIError(.internalServerError, "Something went wrong")

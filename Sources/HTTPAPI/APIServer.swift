@@ -3,18 +3,29 @@ import Hummingbird
 import Logging
 import Storage
 import Tenancy
+import Endpoints
+import Prometheus
+import Queue
 
 /// Everything the routes need, passed in; no globals.
 public struct APIDependencies: Sendable {
     public let database: any Database
     public let tenancy: TenancyService
     public let migrations: MigrationRunner
+    public let endpoints: EndpointService
+    public let queue: JobQueue
+    public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
+    /// How long `POST /api/v1/endpoints/:slug/index` waits for the worker before answering.
+    public var indexWaitTimeout: Duration = .seconds(30)
 
-    public init(database: any Database, logger: Logger) {
+    public init(database: any Database, endpoints: EndpointService, metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.database = database
         self.tenancy = TenancyService(database: database)
         self.migrations = MigrationRunner(database: database, logger: logger)
+        self.endpoints = endpoints
+        self.queue = endpoints.queue
+        self.metrics = metrics
         self.logger = logger
     }
 }
@@ -22,9 +33,12 @@ public struct APIDependencies: Sendable {
 public enum APIServer {
     public static func makeRouter(_ deps: APIDependencies) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
         router.add(middleware: JSONErrorMiddleware())
         HealthRoutes(deps: deps).register(on: router)
         WhoAmIRoutes(deps: deps).register(on: router)
+        EndpointRoutes(deps: deps).register(on: router)
+        MetaRoutes(deps: deps).register(on: router)
         return router
     }
 

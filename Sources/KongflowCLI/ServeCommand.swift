@@ -21,7 +21,8 @@ struct Serve: AsyncParsableCommand {
         let logger = try logging.makeLogger("kongflow")
         let workerConfiguration = try worker.configuration()
         try await withDatabase(database, logger: logger) { db in
-            let deps = APIDependencies(database: db, logger: logger)
+            let runtime = KongflowRuntime(database: db, logger: logger)
+            let deps = runtime.apiDependencies()
             if !noMigrate {
                 try await deps.migrations.up()
             } else if try await !deps.migrations.isCurrent() {
@@ -35,15 +36,19 @@ struct Serve: AsyncParsableCommand {
 
                     """.utf8))
             }
-            let runtime = try KongflowRuntime(database: db, logger: logger)
-            defer { Task { await runtime.shutdown() } }
             let app = APIServer.makeApplication(deps, host: host, port: port) { port in
                 logger.info("listening", metadata: ["address": "http://\(host):\(port)", "database": "\(db.displayName)"])
             }
             let group = ServiceGroup(configuration: .init(
                 services: [app, runtime.makeWorker(configuration: workerConfiguration)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            do {
+                try await group.run()
+            } catch {
+                await runtime.shutdown()
+                throw error
+            }
+            await runtime.shutdown()
         }
     }
 }

@@ -37,12 +37,17 @@ struct WorkerCommand: AsyncParsableCommand {
             guard try await MigrationRunner(database: db, logger: logger).isCurrent() else {
                 throw ValidationError("The database schema is not current; run `kongflow migrate up` (or start `kongflow serve`) first")
             }
-            let runtime = try KongflowRuntime(database: db, logger: logger)
-            defer { Task { await runtime.shutdown() } }
+            let runtime = KongflowRuntime(database: db, logger: logger)
             let worker = runtime.makeWorker(configuration: workerConfiguration)
             let group = ServiceGroup(configuration: .init(
                 services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            do {
+                try await group.run()
+            } catch {
+                await runtime.shutdown()
+                throw error
+            }
+            await runtime.shutdown()
         }
     }
 }

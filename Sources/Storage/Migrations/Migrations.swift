@@ -3,5 +3,6 @@ public enum Migrations {
     public static let all: [Migration] = [
         m0001TenancyAndEndpoints,
         m0002JobQueue,
+        m0003EndpointLifecycle,
     ]
 }

@@ -1,0 +1,154 @@
+import Foundation
+import Storage
+import TriggerProtocol
+
+/// SQL for endpoints and endpoint indexes. Every read that starts from a request is scoped by
+/// environment id, so one environment's key can never reach another's rows.
+public struct EndpointRepository: Sendable {
+    public init() {}
+
+    /// trigger.dev's hook identifier alphabet (it has no `w`).
+    static let hookAlphabet = Array("0123456789abcdefghijklmnopqrstuvxyz")
+
+    static func newHookIdentifier() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String((0..<10).map { _ in hookAlphabet[Int.random(in: 0..<hookAlphabet.count, using: &rng)] })
+    }
+
+    /// Creates the endpoint or, when the environment already has one with this slug, updates its
+    /// url (and revives it if it was deleted). The hook identifier never changes.
+    func upsert(environmentId: UUID, organizationId: UUID, projectId: UUID, slug: String, url: String, now: Date, in tx: any Transaction) async throws -> Endpoint {
+        let row = try await tx.queryFirst("""
+            INSERT INTO endpoints (id, slug, url, indexing_hook_identifier, environment_id, organization_id, project_id, created_at, updated_at)
+            VALUES (\(UUID()), \(slug), \(url), \(Self.newHookIdentifier()), \(environmentId), \(organizationId), \(projectId), \(now), \(now))
+            ON CONFLICT (environment_id, slug) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at, deleted_at = NULL
+            RETURNING \(unsafeRaw: Endpoint.columns)
+            """)
+        guard let row else { throw StorageError.queryFailed("upsert returned no row") }
+        return try Endpoint(row: row)
+    }
+
+    public func endpoint(environmentId: UUID, slug: String, in executor: any SQLExecutor) async throws -> Endpoint? {
+        try await executor.queryFirst("""
+            SELECT \(unsafeRaw: Endpoint.columns) FROM endpoints
+            WHERE environment_id = \(environmentId) AND slug = \(slug) AND deleted_at IS NULL
+            """).map(Endpoint.init)
+    }
+
+    /// Locks the endpoint row until the transaction ends (PostgreSQL); SQLite's writer lock already serialises.
+    func lockEndpoint(id: UUID, in tx: any Transaction) async throws -> Endpoint? {
+        let lock: SQLQuery = tx.dialect == .postgres ? " FOR UPDATE" : ""
+        return try await tx.queryFirst("SELECT \(unsafeRaw: Endpoint.columns) FROM endpoints WHERE id = \(id)\(lock)").map(Endpoint.init)
+    }
+
+    func endpointWithEnvironment(id: UUID, in executor: any SQLExecutor) async throws -> EndpointWithEnvironment? {
+        guard let row = try await executor.queryFirst("""
+            SELECT e.id, e.slug, e.url, e.indexing_hook_identifier, e.environment_id, e.organization_id, e.project_id,
+                   e.version, e.sdk_version, e.created_at, e.updated_at, e.deleted_at, r.api_key, r.type AS environment_type
+            FROM endpoints e JOIN runtime_environments r ON r.id = e.environment_id
+            WHERE e.id = \(id)
+            """) else { return nil }
+        return EndpointWithEnvironment(endpoint: try Endpoint(row: row), apiKey: try row.decode("api_key"), environmentType: try row.decode("environment_type"))
+    }
+
+    public func endpoints(environmentId: UUID, in executor: any SQLExecutor) async throws -> [Endpoint] {
+        try await executor.query("""
+            SELECT \(unsafeRaw: Endpoint.columns) FROM endpoints
+            WHERE environment_id = \(environmentId) AND deleted_at IS NULL
+            ORDER BY slug
+            """).map(Endpoint.init)
+    }
+
+    func softDelete(endpointId: UUID, now: Date, in executor: any SQLExecutor) async throws {
+        try await executor.query("UPDATE endpoints SET deleted_at = \(now), updated_at = \(now) WHERE id = \(endpointId)")
+    }
+
+    func updateAfterIndex(endpointId: UUID, url: String?, version: String?, sdkVersion: String?, now: Date, in tx: any Transaction) async throws {
+        guard url != nil || version != nil || sdkVersion != nil else { return }
+        try await tx.query("""
+            UPDATE endpoints SET url = COALESCE(\(url), url), version = COALESCE(\(version), version),
+                sdk_version = COALESCE(\(sdkVersion), sdk_version), updated_at = \(now)
+            WHERE id = \(endpointId)
+            """)
+    }
+
+    // MARK: Indexes
+
+    func insertIndex(endpointId: UUID, source: IndexSource, reason: String?, sourceData: JSONValue?, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
+        let row = try await tx.queryFirst("""
+            INSERT INTO endpoint_indexes (id, endpoint_id, source, source_data, reason, status, created_at, updated_at)
+            VALUES (\(UUID()), \(endpointId), \(source.rawValue), \(sourceData.map { SQLJSON($0.jsonString()) }), \(reason), 'PENDING', \(now), \(now))
+            RETURNING \(unsafeRaw: EndpointIndex.summaryColumns)
+            """)
+        guard let row else { throw StorageError.queryFailed("insert returned no row") }
+        return try EndpointIndex(row: row)
+    }
+
+    func pendingIndex(endpointId: UUID, in tx: any Transaction) async throws -> EndpointIndex? {
+        try await tx.queryFirst("""
+            SELECT \(unsafeRaw: EndpointIndex.summaryColumns) FROM endpoint_indexes
+            WHERE endpoint_id = \(endpointId) AND status = 'PENDING'
+            ORDER BY created_at DESC LIMIT 1
+            """).map(EndpointIndex.init)
+    }
+
+    func index(id: UUID, in executor: any SQLExecutor) async throws -> EndpointIndex? {
+        try await executor.queryFirst("SELECT \(unsafeRaw: EndpointIndex.columns) FROM endpoint_indexes WHERE id = \(id)").map(EndpointIndex.init)
+    }
+
+    /// An index, only if its endpoint belongs to `environmentId`.
+    public func index(id: UUID, environmentId: UUID, in executor: any SQLExecutor) async throws -> EndpointIndex? {
+        try await executor.queryFirst("""
+            SELECT i.id, i.endpoint_id, i.source, i.source_data, i.reason, i.status, i.stats, NULL AS data, i.error, i.created_at, i.updated_at
+            FROM endpoint_indexes i JOIN endpoints e ON e.id = i.endpoint_id
+            WHERE i.id = \(id) AND e.environment_id = \(environmentId)
+            """).map(EndpointIndex.init)
+    }
+
+    /// Newest first; `before` is the id of the last index of the previous page. Comparing with the
+    /// stored timestamp (not one sent back by the client) keeps paging exact on both backends.
+    public func indexes(endpointId: UUID, limit: Int, before: UUID?, in executor: any SQLExecutor) async throws -> [EndpointIndex] {
+        var query: SQLQuery = "SELECT \(unsafeRaw: EndpointIndex.summaryColumns) FROM endpoint_indexes WHERE endpoint_id = \(endpointId)"
+        if let before {
+            query = query + """
+                 AND (created_at < (SELECT created_at FROM endpoint_indexes WHERE id = \(before))
+                      OR (created_at = (SELECT created_at FROM endpoint_indexes WHERE id = \(before)) AND id < \(before)))
+                """
+        }
+        query = query + " ORDER BY created_at DESC, id DESC LIMIT \(limit)"
+        return try await executor.query(query).map(EndpointIndex.init)
+    }
+
+    /// The newest index of each of the given endpoints.
+    public func latestIndexes(endpointIds: [UUID], in executor: any SQLExecutor) async throws -> [UUID: EndpointIndex] {
+        guard !endpointIds.isEmpty else { return [:] }
+        let rows = try await executor.query("""
+            SELECT \(unsafeRaw: EndpointIndex.summaryColumns) FROM endpoint_indexes i
+            WHERE i.endpoint_id IN (\(list: endpointIds))
+              AND i.id = (SELECT j.id FROM endpoint_indexes j WHERE j.endpoint_id = i.endpoint_id ORDER BY j.created_at DESC, j.id DESC LIMIT 1)
+            """)
+        var result: [UUID: EndpointIndex] = [:]
+        for row in rows {
+            let index = try EndpointIndex(row: row)
+            result[index.endpointId] = index
+        }
+        return result
+    }
+
+    /// Moves an index to a new status. `from` guards against racing writers (e.g. only a PENDING
+    /// index may start). Returns false when the index was not in an allowed state.
+    func setStatus(indexId: UUID, to status: IndexStatus, from allowed: [IndexStatus], error: IndexFailure? = nil,
+                   stats: JSONValue? = nil, data: JSONValue? = nil, now: Date, in executor: any SQLExecutor) async throws -> Bool {
+        let errorJSON = try error.map { try SQLJSON(encoding: $0) }
+        let rows = try await executor.query("""
+            UPDATE endpoint_indexes
+            SET status = \(status.rawValue), error = \(errorJSON),
+                stats = COALESCE(\(stats.map { SQLJSON($0.jsonString()) }), stats),
+                data = COALESCE(\(data.map { SQLJSON($0.jsonString()) }), data),
+                updated_at = \(now)
+            WHERE id = \(indexId) AND status IN (\(list: allowed.map(\.rawValue)))
+            RETURNING id
+            """)
+        return !rows.isEmpty
+    }
+}

@@ -1,0 +1,218 @@
+import CoreMetrics
+import EndpointClient
+import Foundation
+import Logging
+import Queue
+import Storage
+import Tenancy
+import TriggerProtocol
+
+/// CreateEndpoint, IndexEndpoint and the deploy hook: the mission's core.
+public struct EndpointService: Sendable {
+    public struct Configuration: Sendable {
+        /// The deploy hook indexes this long after it is called (trigger.dev: 5 s), so the new
+        /// deployment is serving by then.
+        public var hookDelay: TimeInterval = 5
+        public init() {}
+    }
+
+    public let database: any Database
+    public let queue: JobQueue
+    let client: EndpointClient
+    let repository = EndpointRepository()
+    let configuration: Configuration
+    let now: @Sendable () -> Date
+    let logger: Logger
+    let metrics: EndpointMetrics
+
+    public init(database: any Database, queue: JobQueue, client: EndpointClient, configuration: Configuration = .init(),
+                metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
+                logger: Logger = Logger(label: "kongflow.endpoints"), now: @escaping @Sendable () -> Date = Date.init) {
+        self.database = database
+        self.queue = queue
+        self.client = client
+        self.configuration = configuration
+        self.metrics = EndpointMetrics(factory: metricsFactory)
+        self.logger = logger
+        self.now = now
+    }
+
+    // MARK: CreateEndpoint
+
+    /// PINGs `url` as `slug` with the environment's key; then, in one transaction, upserts the
+    /// endpoint, adds a PENDING index (source INTERNAL) and enqueues its indexing.
+    public func createEndpoint(environment: AuthenticatedEnvironment, slug: String, url: String) async throws -> (Endpoint, EndpointIndex) {
+        try Self.validate(slug: slug, url: url)
+        var logger = self.logger
+        logger[metadataKey: "endpoint_slug"] = "\(slug)"
+        logger[metadataKey: "environment_id"] = "\(environment.id.uuidString.lowercased())"
+        do {
+            _ = try await client.ping(url: url, apiKey: environment.apiKey, endpointId: slug)
+            metrics.ping(outcome: "ok")
+        } catch let error as EndpointCallError {
+            metrics.ping(outcome: "failed")
+            logger.info("ping failed", metadata: ["error": "\(error.message)"])
+            throw EndpointServiceError.failedPing(error.message)
+        }
+        let now = self.now()
+        let repository = self.repository
+        do {
+            let result = try await database.transaction { tx in
+                let endpoint = try await repository.upsert(
+                    environmentId: environment.id, organizationId: environment.organization.id, projectId: environment.project.id,
+                    slug: slug, url: url, now: now, in: tx)
+                let index = try await self.requestIndex(endpoint: endpoint, environmentType: environment.type.rawValue,
+                                                        source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
+                return (endpoint, index)
+            }
+            logger.info("endpoint registered", metadata: ["endpoint_id": "\(result.0.id.uuidString.lowercased())", "index_id": "\(result.1.id.uuidString.lowercased())"])
+            return result
+        } catch let error as StorageError {
+            logger.error("endpoint upsert failed", metadata: ["error": "\(error)"])
+            if case .unavailable = error { throw error }
+            throw EndpointServiceError.failedUpsert("Something went wrong")
+        }
+    }
+
+    static func validate(slug: String, url: String) throws {
+        guard !slug.isEmpty, slug.count <= 100 else {
+            throw EndpointServiceError.invalidInput("Invalid request body: id must be 1 to 100 characters")
+        }
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = parsed.host, !host.isEmpty, url.count <= 2048 else {
+            throw EndpointServiceError.invalidInput("Invalid request body: url must be an http or https URL")
+        }
+    }
+
+    // MARK: Requesting an index
+
+    /// Adds a PENDING index for `endpoint` and enqueues the job that runs it, inside `tx`.
+    ///
+    /// Coalescing: while the endpoint already has a PENDING index (queued, not started), that
+    /// index is returned instead of adding another, so bursts (the CLI re-registers on every file
+    /// save, deploy hooks fire per region) cost one INDEX_ENDPOINT call. An index that has started
+    /// is not reused: changes made after it began need a fresh one.
+    func requestIndex(endpoint: Endpoint, environmentType: String, source: IndexSource, reason: String?, sourceData: JSONValue?,
+                      delay: TimeInterval, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
+        _ = try await repository.lockEndpoint(id: endpoint.id, in: tx)
+        if let pending = try await repository.pendingIndex(endpointId: endpoint.id, in: tx) {
+            metrics.coalesced()
+            return pending
+        }
+        let index = try await repository.insertIndex(endpointId: endpoint.id, source: source, reason: reason, sourceData: sourceData, now: now, in: tx)
+        try await queue.enqueue(
+            EndpointTasks.indexEndpoint,
+            payload: IndexEndpointPayload(id: endpoint.id.uuidString.lowercased(), indexId: index.id.uuidString.lowercased()),
+            options: JobOptions(queueName: EndpointTasks.queueName(endpointId: endpoint.id),
+                                runAt: delay > 0 ? now.addingTimeInterval(delay) : nil,
+                                maxAttempts: EndpointTasks.indexAttempts(environmentType: environmentType)),
+            in: tx)
+        return index
+    }
+
+    /// Queues an index of the environment's endpoint `slug` (source API or MANUAL).
+    public func requestIndex(environment: AuthenticatedEnvironment, slug: String, source: IndexSource, reason: String?, sourceData: JSONValue?) async throws -> EndpointIndex {
+        let now = self.now()
+        let repository = self.repository
+        return try await database.transaction { tx in
+            guard let endpoint = try await repository.endpoint(environmentId: environment.id, slug: slug, in: tx) else {
+                throw EndpointServiceError.endpointNotFound
+            }
+            return try await self.requestIndex(endpoint: endpoint, environmentType: environment.type.rawValue, source: source,
+                                               reason: reason, sourceData: sourceData, delay: 0, now: now, in: tx)
+        }
+    }
+
+    /// Waits until the index is SUCCESS or FAILURE, or `timeout` passes; returns it as it is then.
+    public func waitForIndex(id: UUID, environmentId: UUID, timeout: Duration) async throws -> EndpointIndex {
+        let deadline = ContinuousClock.now + timeout
+        var pause = Duration.milliseconds(20)
+        while true {
+            guard let index = try await repository.index(id: id, environmentId: environmentId, in: database) else {
+                throw EndpointServiceError.endpointIndexNotFound
+            }
+            if index.status.isTerminal || ContinuousClock.now + pause > deadline { return index }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(250))
+        }
+    }
+
+    // MARK: Deploy hook
+
+    /// `GET|POST /api/v1/endpoints/:environmentId/:slug/index/:hookIdentifier`: no API key; the
+    /// identifier in the URL is the secret. Indexes after `hookDelay` with source HOOK.
+    public func triggerHook(environmentId: UUID, slug: String, hookIdentifier: String, body: Data?) async throws -> EndpointIndex {
+        let now = self.now()
+        let repository = self.repository
+        let sourceData = body.flatMap { $0.isEmpty ? nil : try? JSONValue.parse($0) }
+        let reason = sourceData.flatMap(VercelDeployment.reason)
+        return try await database.transaction { tx in
+            guard let endpoint = try await repository.endpoint(environmentId: environmentId, slug: slug, in: tx),
+                  let withEnvironment = try await repository.endpointWithEnvironment(id: endpoint.id, in: tx) else {
+                throw EndpointServiceError.endpointNotFound
+            }
+            guard APIKeys.constantTimeEquals(endpoint.indexingHookIdentifier, hookIdentifier) else {
+                throw EndpointServiceError.invalidHookIdentifier
+            }
+            return try await self.requestIndex(endpoint: endpoint, environmentType: withEnvironment.environmentType, source: .hook,
+                                               reason: reason, sourceData: sourceData, delay: self.configuration.hookDelay, now: now, in: tx)
+        }
+    }
+
+    // MARK: Reads and delete
+
+    public func endpoint(environment: AuthenticatedEnvironment, slug: String) async throws -> Endpoint {
+        guard let endpoint = try await repository.endpoint(environmentId: environment.id, slug: slug, in: database) else {
+            throw EndpointServiceError.endpointNotFound
+        }
+        return endpoint
+    }
+
+    public func endpoints(environment: AuthenticatedEnvironment) async throws -> [(Endpoint, EndpointIndex?)] {
+        let endpoints = try await repository.endpoints(environmentId: environment.id, in: database)
+        let latest = try await repository.latestIndexes(endpointIds: endpoints.map(\.id), in: database)
+        return endpoints.map { ($0, latest[$0.id]) }
+    }
+
+    public func latestIndex(endpoint: Endpoint) async throws -> EndpointIndex? {
+        try await repository.latestIndexes(endpointIds: [endpoint.id], in: database)[endpoint.id]
+    }
+
+    public func indexes(environment: AuthenticatedEnvironment, slug: String, limit: Int, before: UUID?) async throws -> [EndpointIndex] {
+        let endpoint = try await self.endpoint(environment: environment, slug: slug)
+        return try await repository.indexes(endpointId: endpoint.id, limit: limit, before: before, in: database)
+    }
+
+    public func index(environment: AuthenticatedEnvironment, id: UUID) async throws -> EndpointIndex {
+        guard let index = try await repository.index(id: id, environmentId: environment.id, in: database) else {
+            throw EndpointServiceError.endpointIndexNotFound
+        }
+        return index
+    }
+
+    /// Soft-deletes: the endpoint disappears from reads and stops being indexed; its index history stays.
+    public func deleteEndpoint(environment: AuthenticatedEnvironment, slug: String) async throws -> Endpoint {
+        let endpoint = try await self.endpoint(environment: environment, slug: slug)
+        try await repository.softDelete(endpointId: endpoint.id, now: now(), in: database)
+        return endpoint
+    }
+}
+
+/// The counters and timers this service reports.
+struct EndpointMetrics: Sendable {
+    let factory: any MetricsFactory
+
+    func ping(outcome: String) {
+        Counter(label: "kongflow_endpoint_pings_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    func index(outcome: String, duration: Duration) {
+        Counter(label: "kongflow_endpoint_indexes_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+        CoreMetrics.Timer(label: "kongflow_endpoint_index_duration_seconds", factory: factory).recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    func coalesced() {
+        Counter(label: "kongflow_endpoint_index_requests_coalesced_total", factory: factory).increment()
+    }
+}

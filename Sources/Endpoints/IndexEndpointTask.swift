@@ -1,0 +1,99 @@
+import EndpointClient
+import Foundation
+import Logging
+import Queue
+import Storage
+import TriggerProtocol
+
+extension EndpointService {
+    /// The `indexEndpoint` task: INDEX_ENDPOINT, then in one transaction the index becomes SUCCESS
+    /// (stats, data) and the register tasks are enqueued on the endpoint's serial queue. A failed
+    /// call is recorded on the index; it goes back to PENDING while attempts remain and ends as
+    /// FAILURE on the last one, so every index reaches SUCCESS or FAILURE exactly once.
+    public func performIndex(_ payload: IndexEndpointPayload, job: Job) async throws {
+        guard let indexId = UUID(uuidString: payload.indexId) else {
+            throw EndpointServiceError.invalidInput("Invalid payload for task 'indexEndpoint': indexId is not a UUID")
+        }
+        var logger = self.logger
+        logger[metadataKey: "index_id"] = "\(payload.indexId)"
+        logger[metadataKey: "endpoint_id"] = "\(payload.id)"
+        guard let index = try await repository.index(id: indexId, in: database) else {
+            logger.warning("index no longer exists; nothing to do")
+            return
+        }
+        if index.status.isTerminal { return }
+        guard let target = try await repository.endpointWithEnvironment(id: index.endpointId, in: database) else { return }
+        if target.endpoint.deletedAt != nil {
+            _ = try await repository.setStatus(indexId: indexId, to: .failure, from: [.pending, .started],
+                                               error: IndexFailure(message: "Endpoint was deleted"), now: now(), in: database)
+            return
+        }
+        guard try await repository.setStatus(indexId: indexId, to: .started, from: [.pending, .started], now: now(), in: database) else {
+            return
+        }
+        let started = ContinuousClock.now
+        let result: IndexResult
+        do {
+            result = try await client.indexEndpoint(url: target.endpoint.url, apiKey: target.apiKey)
+        } catch let error as EndpointCallError {
+            let failure = IndexFailure(message: error.message, raw: error.raw)
+            let last = job.attempts >= job.maxAttempts
+            _ = try await repository.setStatus(indexId: indexId, to: last ? .failure : .pending, from: [.started],
+                                               error: failure, now: now(), in: database)
+            metrics.index(outcome: last ? "failure" : "retry", duration: ContinuousClock.now - started)
+            logger.info("index failed", metadata: ["error": "\(error.message)", "attempt": "\(job.attempts)", "final": "\(last)"])
+            if last { return }
+            throw error
+        }
+
+        let response = result.response
+        let endpointId = target.endpoint.id
+        let queueName = EndpointTasks.queueName(endpointId: endpointId)
+        let options = JobOptions(queueName: queueName, maxAttempts: EndpointTasks.registrationAttempts)
+        // trigger.dev's order: jobs first (dynamic triggers and schedules look jobs up), then
+        // sources, dynamic triggers, dynamic schedules. Disabled jobs are registered too, so that
+        // registration can disable them.
+        func tasks(_ task: String, _ items: [some Encodable]) -> [JobQueue.NewJob] {
+            items.map { .init(task: task, payloadJSON: RegisterPayload.encode(task: task, endpointId: endpointId, indexId: indexId, item: $0), options: options) }
+        }
+        let jobs = tasks(EndpointTasks.registerJob, response.jobs)
+            + tasks(EndpointTasks.registerSource, response.sources)
+            + tasks(EndpointTasks.registerDynamicTrigger, response.dynamicTriggers)
+            + tasks(EndpointTasks.registerDynamicSchedule, response.dynamicSchedules)
+        let stats = response.stats.jsonValue()
+        let data = response.jsonValue()
+        let now = self.now()
+        let repository = self.repository
+        let queue = self.queue
+        let recorded = try await database.transaction { tx -> Bool in
+            guard try await repository.setStatus(indexId: indexId, to: .success, from: [.started], stats: stats, data: data, now: now, in: tx) else {
+                return false
+            }
+            try await repository.updateAfterIndex(endpointId: endpointId, url: result.info.permanentRedirectURL,
+                                                  version: result.info.triggerVersion, sdkVersion: result.info.triggerSdkVersion, now: now, in: tx)
+            try await queue.enqueue(jobs, in: tx)
+            return true
+        }
+        metrics.index(outcome: recorded ? "success" : "superseded", duration: ContinuousClock.now - started)
+        if let moved = result.info.permanentRedirectURL {
+            logger.notice("endpoint moved permanently; url updated", metadata: ["url": "\(moved)"])
+        }
+        logger.info("indexed", metadata: ["jobs": "\(response.jobs.count)", "sources": "\(response.sources.count)",
+                                          "dynamic_triggers": "\(response.dynamicTriggers.count)", "dynamic_schedules": "\(response.dynamicSchedules.count)"])
+    }
+}
+
+/// Reads the `reason` of an index from a Vercel deploy webhook body (trigger.dev's
+/// `parseReasonFromBody`); any other body gives no reason.
+enum VercelDeployment {
+    static func reason(_ body: JSONValue) -> String? {
+        guard body["type"]?.stringValue == "deployment.succeeded", case .number = body["createdAt"],
+              let deployment = body["payload"]?["deployment"],
+              let name = deployment["name"]?.stringValue, let url = deployment["url"]?.stringValue else { return nil }
+        if let meta = deployment["meta"], let message = meta["githubCommitMessage"]?.stringValue,
+           let ref = meta["githubCommitRef"]?.stringValue, let sha = meta["githubCommitSha"]?.stringValue {
+            return "\"\(message)\" was deployed from \(ref) (\(sha.prefix(7))) to \(name)"
+        }
+        return "Vercel project \(name) was deployed to \(url)"
+    }
+}

@@ -1,0 +1,62 @@
+import CoreMetrics
+import Foundation
+import Hummingbird
+import Prometheus
+import Queue
+
+/// `/metrics` and the OpenAPI document.
+struct MetaRoutes {
+    let deps: APIDependencies
+
+    func register(on router: Router<BasicRequestContext>) {
+        let queueGauges = QueueGauges(registry: deps.metrics)
+        router.get("/metrics") { _, _ in
+            // Queue depth is read at scrape time, so every process reports the shared database's view.
+            if let counts = try? await deps.queue.counts() { queueGauges.update(counts) }
+            var buffer: [UInt8] = []
+            deps.metrics.emit(into: &buffer)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+        router.get("/api/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+    }
+}
+
+struct QueueGauges: Sendable {
+    let gauges: [JobState: Prometheus.Gauge]
+
+    init(registry: PrometheusCollectorRegistry) {
+        var gauges: [JobState: Prometheus.Gauge] = [:]
+        for state in JobState.allCases {
+            gauges[state] = registry.makeGauge(
+                descriptor: MetricNameDescriptor(namespace: "kongflow", subsystem: "queue", metricName: "jobs", unitName: "", helpText: "Jobs in the queue by state"),
+                labels: [("state", state.rawValue)])
+        }
+        self.gauges = gauges
+    }
+
+    func update(_ counts: [JobState: Int]) {
+        for (state, gauge) in gauges { gauge.set(Double(counts[state] ?? 0)) }
+    }
+}
+
+/// Counts requests by route pattern (not raw path, which would explode cardinality) and status.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let factory: any MetricsFactory
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let route = context.endpointPath ?? "unmatched"
+        Counter(label: "kongflow_http_requests_total",
+                dimensions: [("method", request.method.rawValue), ("route", route), ("status", String(response.status.code))],
+                factory: factory).increment()
+        let elapsed = ContinuousClock.now - start
+        CoreMetrics.Timer(label: "kongflow_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        return response
+    }
+}

@@ -1,0 +1,214 @@
+/// The OpenAPI 3.1 description of Kongflow's HTTP API, served at `/api/v1/openapi.json`. A test
+/// checks that its paths and methods are exactly the router's.
+enum OpenAPIDocument {
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "Kongflow API",
+        "version": "0.1.0",
+        "description": "trigger.dev v2-compatible endpoint management and indexing. Errors are always {\"error\": \"<message>\"}."
+      },
+      "components": {
+        "securitySchemes": {
+          "apiKey": {"type": "http", "scheme": "bearer", "description": "The environment's secret API key, tr_<dev|prod|stg|prev>_…"}
+        },
+        "schemas": {
+          "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+          "IndexStatus": {"type": "string", "enum": ["PENDING", "STARTED", "SUCCESS", "FAILURE"]},
+          "IndexSource": {"type": "string", "enum": ["MANUAL", "API", "INTERNAL", "HOOK"]},
+          "IndexStats": {
+            "type": "object",
+            "required": ["jobs", "sources", "dynamicTriggers", "dynamicSchedules"],
+            "properties": {
+              "jobs": {"type": "integer"}, "sources": {"type": "integer"}, "dynamicTriggers": {"type": "integer"},
+              "dynamicSchedules": {"type": "integer"}, "disabledJobs": {"type": "integer"}
+            }
+          },
+          "IndexError": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}, "raw": {}}},
+          "Endpoint": {
+            "type": "object",
+            "required": ["id", "slug", "url", "indexingHookIdentifier", "environmentId", "organizationId", "projectId", "createdAt", "updatedAt"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "slug": {"type": "string", "maxLength": 100},
+              "url": {"type": "string"},
+              "indexingHookIdentifier": {"type": "string", "minLength": 10, "maxLength": 10},
+              "environmentId": {"type": "string", "format": "uuid"},
+              "organizationId": {"type": "string", "format": "uuid"},
+              "projectId": {"type": "string", "format": "uuid"},
+              "version": {"type": "string"},
+              "sdkVersion": {"type": "string"},
+              "createdAt": {"type": "string", "format": "date-time"},
+              "updatedAt": {"type": "string", "format": "date-time"},
+              "endpointIndex": {
+                "type": "object", "required": ["id", "status"],
+                "properties": {"id": {"type": "string", "format": "uuid"}, "status": {"$ref": "#/components/schemas/IndexStatus"}}
+              }
+            }
+          },
+          "EndpointIndex": {
+            "type": "object",
+            "required": ["id", "endpointId", "source", "sourceData", "reason", "status", "stats", "createdAt", "updatedAt"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "endpointId": {"type": "string", "format": "uuid"},
+              "source": {"$ref": "#/components/schemas/IndexSource"},
+              "sourceData": {},
+              "reason": {"type": ["string", "null"]},
+              "status": {"$ref": "#/components/schemas/IndexStatus"},
+              "stats": {"oneOf": [{"$ref": "#/components/schemas/IndexStats"}, {"type": "null"}]},
+              "error": {"$ref": "#/components/schemas/IndexError"},
+              "createdAt": {"type": "string", "format": "date-time"},
+              "updatedAt": {"type": "string", "format": "date-time"}
+            }
+          }
+        },
+        "responses": {
+          "BadRequest": {"description": "Invalid input", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Unauthorized": {"description": "Invalid or Missing API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "NotFound": {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "TooLarge": {"description": "Request body over 1 MiB", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        },
+        "parameters": {
+          "endpointSlug": {"name": "endpointSlug", "in": "path", "required": true, "schema": {"type": "string"}}
+        }
+      },
+      "paths": {
+        "/healthz": {"get": {"summary": "Process is alive", "responses": {"200": {"description": "ok"}}}},
+        "/readyz": {"get": {"summary": "Database reachable and schema current", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text exposition format", "content": {"text/plain": {}}}}}},
+        "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/api/v1/whoami": {
+          "get": {
+            "summary": "The environment, project and organization of the API key",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok"}, "401": {"$ref": "#/components/responses/Unauthorized"}}
+          }
+        },
+        "/api/v1/endpoints": {
+          "get": {
+            "summary": "The environment's endpoints with their latest index",
+            "security": [{"apiKey": []}],
+            "responses": {
+              "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Endpoint"}}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}
+            }
+          },
+          "post": {
+            "summary": "Create or update an endpoint (CreateEndpoint): PING, then upsert and queue its indexing",
+            "security": [{"apiKey": []}],
+            "requestBody": {
+              "required": true,
+              "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id", "url"],
+                "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 100}, "url": {"type": "string", "format": "uri"}}
+              }}}
+            },
+            "responses": {
+              "200": {"description": "the endpoint, with endpointIndex", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Endpoint"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "413": {"$ref": "#/components/responses/TooLarge"}
+            }
+          }
+        },
+        "/api/v1/endpoints/{endpointSlug}": {
+          "parameters": [{"$ref": "#/components/parameters/endpointSlug"}],
+          "get": {
+            "summary": "One endpoint with its latest index",
+            "security": [{"apiKey": []}],
+            "responses": {
+              "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Endpoint"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          },
+          "delete": {
+            "summary": "Delete an endpoint (its index history is kept)",
+            "security": [{"apiKey": []}],
+            "responses": {
+              "200": {"description": "the deleted endpoint", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Endpoint"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/endpoints/{endpointSlug}/index": {
+          "parameters": [{"$ref": "#/components/parameters/endpointSlug"}],
+          "post": {
+            "summary": "Re-index (source API); answers when the index is terminal or after 30 s",
+            "security": [{"apiKey": []}],
+            "requestBody": {
+              "required": false,
+              "content": {"application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}, "data": {}}}}}
+            },
+            "responses": {
+              "200": {"description": "the index, without data", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EndpointIndex"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "413": {"$ref": "#/components/responses/TooLarge"}
+            }
+          }
+        },
+        "/api/v1/endpoints/{endpointSlug}/indexes": {
+          "parameters": [
+            {"$ref": "#/components/parameters/endpointSlug"},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string", "format": "uuid"}, "description": "nextCursor of the previous page"}
+          ],
+          "get": {
+            "summary": "Index history, newest first",
+            "security": [{"apiKey": []}],
+            "responses": {
+              "200": {"description": "a page", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["indexes", "nextCursor"],
+                "properties": {"indexes": {"type": "array", "items": {"$ref": "#/components/schemas/EndpointIndex"}}, "nextCursor": {"type": ["string", "null"]}}
+              }}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/endpointindex/{indexId}": {
+          "parameters": [{"name": "indexId", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {
+            "summary": "An index's status (what the trigger.dev CLI polls)",
+            "security": [{"apiKey": []}],
+            "responses": {
+              "200": {"description": "{status, updatedAt} plus stats on SUCCESS or error on FAILURE", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status", "updatedAt"],
+                "properties": {
+                  "status": {"$ref": "#/components/schemas/IndexStatus"},
+                  "stats": {"$ref": "#/components/schemas/IndexStats"},
+                  "error": {"$ref": "#/components/schemas/IndexError"},
+                  "updatedAt": {"type": "string", "format": "date-time"}
+                }
+              }}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/endpoints/{environmentId}/{endpointSlug}/index/{indexHookIdentifier}": {
+          "parameters": [
+            {"name": "environmentId", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"$ref": "#/components/parameters/endpointSlug"},
+            {"name": "indexHookIdentifier", "in": "path", "required": true, "schema": {"type": "string"}}
+          ],
+          "get": {
+            "summary": "Deploy hook (no API key; the identifier is the secret): index after a delay, source HOOK",
+            "responses": {"200": {"description": "{\"ok\": true}"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          },
+          "post": {
+            "summary": "Deploy hook with a body (e.g. a Vercel deployment webhook, whose deployment.succeeded becomes the reason)",
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {}}}},
+            "responses": {"200": {"description": "{\"ok\": true}"}, "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}}
+          }
+        }
+      }
+    }
+    """#
+}
