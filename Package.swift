@@ -83,7 +83,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Hummingbird routes, auth, error mapping.
         .target(name: "HTTPAPI", dependencies: [
-            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol",
+            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),

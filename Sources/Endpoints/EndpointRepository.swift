@@ -151,4 +151,33 @@ public struct EndpointRepository: Sendable {
             """)
         return !rows.isEmpty
     }
+
+    /// How the items of an index registered: counts and the failures with their messages.
+    public func registrationSummary(indexId: UUID, in executor: any SQLExecutor) async throws -> RegistrationSummary {
+        let rows = try await executor.query("""
+            SELECT kind, item_key, status, error FROM endpoint_index_registrations WHERE index_id = \(indexId) ORDER BY kind, item_key
+            """)
+        var registered = 0
+        var failures: [RegistrationSummary.Failure] = []
+        for row in rows {
+            if try row.decode("status", as: String.self) == "REGISTERED" {
+                registered += 1
+            } else {
+                failures.append(.init(kind: try row.decode("kind"), key: try row.decode("item_key"), message: try row.decodeIfPresent("error") ?? ""))
+            }
+        }
+        return RegistrationSummary(registered: registered, failed: failures.count, failures: failures)
+    }
+}
+
+public struct RegistrationSummary: Sendable, Equatable {
+    public struct Failure: Sendable, Equatable {
+        public let kind: String
+        public let key: String
+        public let message: String
+    }
+
+    public let registered: Int
+    public let failed: Int
+    public let failures: [Failure]
 }

@@ -190,6 +190,10 @@ public struct EndpointService: Sendable {
         return index
     }
 
+    public func registrationSummary(indexId: UUID) async throws -> RegistrationSummary {
+        try await repository.registrationSummary(indexId: indexId, in: database)
+    }
+
     /// Soft-deletes: the endpoint disappears from reads and stops being indexed; its index history stays.
     public func deleteEndpoint(environment: AuthenticatedEnvironment, slug: String) async throws -> Endpoint {
         let endpoint = try await self.endpoint(environment: environment, slug: slug)

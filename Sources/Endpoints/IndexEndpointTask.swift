@@ -60,6 +60,7 @@ extension EndpointService {
             + tasks(EndpointTasks.registerSource, response.sources)
             + tasks(EndpointTasks.registerDynamicTrigger, response.dynamicTriggers)
             + tasks(EndpointTasks.registerDynamicSchedule, response.dynamicSchedules)
+            + [.init(task: EndpointTasks.finishRegistration, payloadJSON: IndexEndpointPayload(id: endpointId.uuidString.lowercased(), indexId: indexId.uuidString.lowercased()).canonicalJSON(), options: options)]
         let stats = response.stats.jsonValue()
         let data = response.jsonValue()
         let now = self.now()

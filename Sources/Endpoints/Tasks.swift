@@ -8,6 +8,8 @@ public enum EndpointTasks {
     public static let registerSource = "registerSource"
     public static let registerDynamicTrigger = "registerDynamicTrigger"
     public static let registerDynamicSchedule = "registerDynamicSchedule"
+    /// Kongflow's: after an index's items, disables the jobs the endpoint no longer declares.
+    public static let finishRegistration = "finishRegistration"
 
     /// The serial queue that orders an endpoint's indexing and registrations.
     public static func queueName(endpointId: UUID) -> String { "endpoint-\(endpointId.uuidString.lowercased())" }

@@ -9,13 +9,21 @@ public protocol RegistrationHandling: Sendable {
     func registerSource(endpointId: UUID, indexId: UUID?, source: SourceMetadata, context: JobContext) async throws
     func registerDynamicTrigger(endpointId: UUID, indexId: UUID?, trigger: DynamicTriggerEndpointMetadata, context: JobContext) async throws
     func registerDynamicSchedule(endpointId: UUID, indexId: UUID?, schedule: RegisterDynamicSchedulePayload, context: JobContext) async throws
+    /// Runs after every item of a successful index was registered.
+    func finishIndex(endpointId: UUID, indexId: UUID, context: JobContext) async throws
 }
 
 extension EndpointService {
-    /// Adds the `indexEndpoint` and four `register*` handlers to `registry`.
+    /// Adds the `indexEndpoint`, four `register*` and `finishRegistration` handlers to `registry`.
     public func registerTasks(in registry: inout TaskRegistry, registration: any RegistrationHandling) {
         registry.register(EndpointTasks.indexEndpoint, payload: IndexEndpointPayload.self) { payload, context in
             try await self.performIndex(payload, job: context.job)
+        }
+        registry.register(EndpointTasks.finishRegistration, payload: IndexEndpointPayload.self) { payload, context in
+            guard let endpointId = UUID(uuidString: payload.id), let indexId = UUID(uuidString: payload.indexId) else {
+                throw EndpointServiceError.invalidInput("Invalid payload for task '\(EndpointTasks.finishRegistration)'")
+            }
+            try await registration.finishIndex(endpointId: endpointId, indexId: indexId, context: context)
         }
         registry.register(EndpointTasks.registerJob) { json, context in
             let (endpointId, indexId, item) = try Self.decodeRegister(EndpointTasks.registerJob, json)

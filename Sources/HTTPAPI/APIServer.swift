@@ -38,6 +38,7 @@ public enum APIServer {
         HealthRoutes(deps: deps).register(on: router)
         WhoAmIRoutes(deps: deps).register(on: router)
         EndpointRoutes(deps: deps).register(on: router)
+        JobRoutes(deps: deps).register(on: router)
         MetaRoutes(deps: deps).register(on: router)
         return router
     }

@@ -72,7 +72,7 @@ struct EndpointRoutes {
             let index = wait
                 ? try await endpoints.waitForIndex(id: requested.id, environmentId: environment.id, timeout: deps.indexWaitTimeout)
                 : requested
-            return try JSONResponse.encode(EndpointJSON.index(index))
+            return try JSONResponse.encode(EndpointJSON.index(index, registration: try await endpoints.registrationSummary(indexId: index.id)))
         }
 
         router.get("/api/v1/endpoints/:endpointSlug/indexes") { request, context in
@@ -85,7 +85,7 @@ struct EndpointRoutes {
             }
             let page = try await endpoints.indexes(environment: environment, slug: slug, limit: limit, before: before)
             let next: JSONValue = page.count == limit ? .string(page.last!.id.lowercasedString) : .null
-            return try JSONResponse.encode(JSONValue.object(["indexes": .array(page.map(EndpointJSON.index)), "nextCursor": next]))
+            return try JSONResponse.encode(JSONValue.object(["indexes": .array(page.map { EndpointJSON.index($0) }), "nextCursor": next]))
         }
 
         router.get("/api/v1/endpointindex/:indexId") { request, context in
@@ -93,7 +93,8 @@ struct EndpointRoutes {
             guard let id = UUID(uuidString: try context.parameters.require("indexId")) else {
                 throw APIError(.notFound, "EndpointIndex not found")
             }
-            return try JSONResponse.encode(EndpointJSON.indexStatus(try await endpoints.index(environment: environment, id: id)))
+            let index = try await endpoints.index(environment: environment, id: id)
+            return try JSONResponse.encode(EndpointJSON.indexStatus(index, registration: try await endpoints.registrationSummary(indexId: index.id)))
         }
 
         // The deploy hook: no API key, the identifier in the URL is the secret. Its path is
@@ -154,8 +155,9 @@ enum EndpointJSON {
         return .object(object)
     }
 
-    /// An index row without `data` (trigger.dev's API index response).
-    static func index(_ index: EndpointIndex) -> JSONValue {
+    /// An index row without `data` (trigger.dev's API index response), with Kongflow's
+    /// `registration` summary when known.
+    static func index(_ index: EndpointIndex, registration: RegistrationSummary? = nil) -> JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(index.id.lowercasedString),
             "endpointId": .string(index.endpointId.lowercasedString),
@@ -168,15 +170,35 @@ enum EndpointJSON {
             "updatedAt": .string(JSONResponse.formatDate(index.updatedAt)),
         ]
         if let error = index.error { object["error"] = failure(error) }
+        if let registration, index.status == .success { object["registration"] = summary(registration, stats: index.stats) }
         return .object(object)
     }
 
     /// `GetEndpointIndexResponse`: `{status, updatedAt}` plus `stats` on SUCCESS, `error` on FAILURE.
-    static func indexStatus(_ index: EndpointIndex) -> JSONValue {
+    static func indexStatus(_ index: EndpointIndex, registration: RegistrationSummary) -> JSONValue {
         var object: [String: JSONValue] = ["status": .string(index.status.rawValue), "updatedAt": .string(JSONResponse.formatDate(index.updatedAt))]
-        if index.status == .success { object["stats"] = index.stats ?? .null }
+        if index.status == .success {
+            object["stats"] = index.stats ?? .null
+            object["registration"] = summary(registration, stats: index.stats)
+        }
         if index.status == .failure, let error = index.error { object["error"] = failure(error) }
         return .object(object)
+    }
+
+    /// Registration progress of a successful index; `pending` reaches 0 when every item is done.
+    static func summary(_ registration: RegistrationSummary, stats: JSONValue?) -> JSONValue {
+        let expected = ["jobs", "disabledJobs", "sources", "dynamicTriggers", "dynamicSchedules"].reduce(0) { total, key in
+            if case .number(let n)? = stats?[key] { return total + Int(n) }
+            return total
+        }
+        return [
+            "pending": .number(Double(max(0, expected - registration.registered - registration.failed))),
+            "registered": .number(Double(registration.registered)),
+            "failed": .number(Double(registration.failed)),
+            "failures": .array(registration.failures.prefix(100).map {
+                ["kind": .string($0.kind), "key": .string($0.key), "message": .string($0.message)]
+            }),
+        ]
     }
 
     static func failure(_ error: IndexFailure) -> JSONValue {

@@ -5,39 +5,129 @@ import Queue
 import Storage
 import TriggerProtocol
 
-/// Persists what an endpoint declares.
+/// A problem with one declared item that retrying cannot fix (a missing HOSTED integration, an
+/// invalid cron expression). It fails that item only; the index records it.
+public struct RegistrationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Persists what an endpoint declares (spec 5.3–5.6), each item in one transaction, idempotently:
+/// registering the same metadata again changes nothing but `updated_at`.
 public struct RegistrationService: RegistrationHandling {
     let database: any Database
     let logger: Logger
+    let now: @Sendable () -> Date
 
-    public init(database: any Database, logger: Logger) {
+    public init(database: any Database, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.logger = logger
+        self.now = now
     }
 
+    enum Kind: String { case job = "JOB", source = "SOURCE", dynamicTrigger = "DYNAMIC_TRIGGER", dynamicSchedule = "DYNAMIC_SCHEDULE" }
+
+    struct Owner {
+        let endpointId: UUID
+        let environmentId: UUID
+        let organizationId: UUID
+        let projectId: UUID
+    }
+
+    // MARK: Task entry points
+
     public func registerJob(endpointId: UUID, indexId: UUID?, job: JobMetadata, context: JobContext) async throws {
-        throw RegistrationError.notAvailable
+        try await register(.job, key: job.id, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+            try await self.upsertJob(job, owner: owner, now: now, in: tx)
+        }
     }
 
     public func registerSource(endpointId: UUID, indexId: UUID?, source: SourceMetadata, context: JobContext) async throws {
-        throw RegistrationError.notAvailable
+        try await register(.source, key: source.key, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+            try await self.upsertSource(source, owner: owner, now: now, in: tx)
+        }
     }
 
     public func registerDynamicTrigger(endpointId: UUID, indexId: UUID?, trigger: DynamicTriggerEndpointMetadata, context: JobContext) async throws {
-        throw RegistrationError.notAvailable
+        try await register(.dynamicTrigger, key: trigger.id, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+            _ = try await self.upsertDynamicTrigger(slug: trigger.id, type: "EVENT", jobs: trigger.jobs, owner: owner, now: now, in: tx)
+        }
     }
 
     public func registerDynamicSchedule(endpointId: UUID, indexId: UUID?, schedule: RegisterDynamicSchedulePayload, context: JobContext) async throws {
-        throw RegistrationError.notAvailable
-    }
-}
-
-public enum RegistrationError: Error, Sendable, Equatable, CustomStringConvertible {
-    case notAvailable
-
-    public var description: String {
-        switch self {
-        case .notAvailable: return "Registration is not available yet"
+        try await register(.dynamicSchedule, key: schedule.id, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+            let triggerId = try await self.upsertDynamicTrigger(slug: schedule.id, type: "SCHEDULE", jobs: schedule.jobs, owner: owner, now: now, in: tx)
+            try await self.upsertDispatcher(
+                dispatchableId: triggerId.uuidString.lowercased(), dispatchable: ["type": "DYNAMIC_TRIGGER", "id": .string(triggerId.uuidString.lowercased())],
+                event: "dev.trigger.scheduled", source: "trigger.dev", payloadFilter: [:], contextFilter: [:], manual: true,
+                environmentId: owner.environmentId, now: now, in: tx)
         }
     }
+
+    /// After every item of a successful index: jobs this endpoint registered before but no longer
+    /// declares become DISABLED in its environment (trigger.dev #382, #1041).
+    public func finishIndex(endpointId: UUID, indexId: UUID, context: JobContext) async throws {
+        let now = self.now()
+        try await database.transaction { tx in
+            guard let owner = try await Self.owner(endpointId: endpointId, in: tx),
+                  let row = try await tx.queryFirst("SELECT data FROM endpoint_indexes WHERE id = \(indexId) AND status = 'SUCCESS'"),
+                  let data = try row.decodeIfPresent("data", as: SQLJSON.self) else { return }
+            var declared: [String] = []
+            if case .array(let jobs)? = try JSONValue.parse(data.text)["jobs"] {
+                for job in jobs where job["enabled"] != .bool(false) { if let id = job["id"]?.stringValue { declared.append(id) } }
+            }
+            let stale = try await tx.query("""
+                SELECT DISTINCT v.job_id FROM job_versions v JOIN jobs j ON j.id = v.job_id
+                WHERE v.endpoint_id = \(endpointId) AND v.environment_id = \(owner.environmentId) AND v.status = 'ACTIVE'
+                  AND j.slug NOT IN (\(list: declared))
+                """).map { try $0.decode("job_id", as: UUID.self) }
+            for jobId in stale {
+                try await Self.disable(jobId: jobId, environmentId: owner.environmentId, now: now, in: tx)
+            }
+            if !stale.isEmpty {
+                context.logger.info("disabled jobs no longer declared", metadata: ["count": "\(stale.count)"])
+            }
+        }
+    }
+
+    /// Runs one item's registration in a transaction and records its outcome on the index.
+    private func register(_ kind: Kind, key: String, endpointId: UUID, indexId: UUID?, context: JobContext,
+                          _ body: @escaping @Sendable (Owner, Date, any Transaction) async throws -> Void) async throws {
+        let now = self.now()
+        do {
+            try await database.transaction { tx in
+                guard let owner = try await Self.owner(endpointId: endpointId, in: tx) else {
+                    throw RegistrationError("Endpoint was deleted")
+                }
+                try await body(owner, now, tx)
+                if let indexId { try await Self.record(indexId: indexId, kind: kind, key: key, error: nil, now: now, in: tx) }
+            }
+        } catch let error as RegistrationError {
+            context.logger.warning("registration failed", metadata: ["kind": "\(kind.rawValue)", "key": "\(key)", "error": "\(error)"])
+            if let indexId { try await Self.record(indexId: indexId, kind: kind, key: key, error: error.description, now: now, in: database) }
+        } catch {
+            // Possibly transient (database, lock): the queue retries; the last attempt is recorded.
+            if context.job.attempts >= context.job.maxAttempts, let indexId {
+                try? await Self.record(indexId: indexId, kind: kind, key: key, error: "\(error)", now: now, in: database)
+            }
+            throw error
+        }
+    }
+
+    static func record(indexId: UUID, kind: Kind, key: String, error: String?, now: Date, in executor: any SQLExecutor) async throws {
+        try await executor.query("""
+            INSERT INTO endpoint_index_registrations (index_id, kind, item_key, status, error, updated_at)
+            VALUES (\(indexId), \(kind.rawValue), \(key), \(error == nil ? "REGISTERED" : "FAILED"), \(error), \(now))
+            ON CONFLICT (index_id, kind, item_key) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at
+            """)
+    }
+
+    static func owner(endpointId: UUID, in tx: any Transaction) async throws -> Owner? {
+        try await tx.queryFirst("""
+            SELECT environment_id, organization_id, project_id FROM endpoints WHERE id = \(endpointId) AND deleted_at IS NULL
+            """).map { Owner(endpointId: endpointId, environmentId: try $0.decode("environment_id"),
+                             organizationId: try $0.decode("organization_id"), projectId: try $0.decode("project_id")) }
+    }
+
+    static func json(_ value: some Encodable) -> SQLJSON { SQLJSON(value.canonicalJSON()) }
 }

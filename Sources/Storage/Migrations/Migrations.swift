@@ -4,5 +4,6 @@ public enum Migrations {
         m0001TenancyAndEndpoints,
         m0002JobQueue,
         m0003EndpointLifecycle,
+        m0004Registration,
     ]
 }

@@ -1,0 +1,71 @@
+import Foundation
+import Storage
+import TriggerProtocol
+
+extension RegistrationService {
+    /// RegisterSourceService (spec 5.4), updating the params and channel trigger.dev forgot, and
+    /// removing events the source no longer has. Activation is run-time work, out of scope here.
+    func upsertSource(_ source: SourceMetadata, owner: Owner, now: Date, in tx: any Transaction) async throws {
+        let integrationId = try await resolveIntegrations(["integration": source.integration], owner: owner,
+                                                          missing: { _ in "Integration not found" }, now: now, in: tx)["integration"]!
+        let secretKey = "\(owner.endpointId.uuidString.lowercased()):\(source.key)"
+        let secretReferenceId: UUID = try await tx.queryFirst("""
+            INSERT INTO secret_references (id, key, provider, created_at, updated_at)
+            VALUES (\(UUID()), \(secretKey), 'DATABASE', \(now), \(now))
+            ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at
+            RETURNING id
+            """)!.decode("id")
+        let sourceId: UUID = try await tx.queryFirst("""
+            INSERT INTO trigger_sources (id, key, version, params, options, channel, secret_reference_id, organization_id, environment_id,
+                                         endpoint_id, project_id, integration_id, active, created_at, updated_at)
+            VALUES (\(UUID()), \(source.key), \(source.version), \(source.params.map(Self.json)), \(source.options.map(Self.json)),
+                    \(source.channel.rawValue), \(secretReferenceId), \(owner.organizationId), \(owner.environmentId), \(owner.endpointId),
+                    \(owner.projectId), \(integrationId), \(false), \(now), \(now))
+            ON CONFLICT (key, environment_id) DO UPDATE
+            SET version = excluded.version, params = excluded.params, options = excluded.options, channel = excluded.channel,
+                endpoint_id = excluded.endpoint_id, integration_id = excluded.integration_id, updated_at = excluded.updated_at
+            RETURNING id
+            """)!.decode("id")
+        if source.channel == .http {
+            var rng = SystemRandomNumberGenerator()
+            let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+            try await tx.query("""
+                INSERT INTO secret_store (key, value, created_at, updated_at)
+                VALUES (\(secretKey), \(Self.json(JSONValue.object(["secret": .string(secret)]))), \(now), \(now))
+                ON CONFLICT (key) DO NOTHING
+                """)
+        }
+        let events = Array(Set(source.eventNames)).sorted()
+        for name in events {
+            try await tx.query("""
+                INSERT INTO trigger_source_events (id, name, source_id, registered, created_at, updated_at)
+                VALUES (\(UUID()), \(name), \(sourceId), \(false), \(now), \(now))
+                ON CONFLICT (name, source_id) DO NOTHING
+                """)
+        }
+        try await tx.query("DELETE FROM trigger_source_events WHERE source_id = \(sourceId) AND name NOT IN (\(list: events))")
+    }
+
+    /// RegisterDynamicTriggerService (spec 5.5): the trigger links exactly the listed jobs that this
+    /// endpoint has registered. Returns the trigger's id.
+    func upsertDynamicTrigger(slug: String, type: String, jobs: [JobReference], owner: Owner, now: Date, in tx: any Transaction) async throws -> UUID {
+        let triggerId: UUID = try await tx.queryFirst("""
+            INSERT INTO dynamic_triggers (id, slug, type, endpoint_id, created_at, updated_at)
+            VALUES (\(UUID()), \(slug), \(type), \(owner.endpointId), \(now), \(now))
+            ON CONFLICT (endpoint_id, slug, type) DO UPDATE SET updated_at = excluded.updated_at
+            RETURNING id
+            """)!.decode("id")
+        let jobIds = try await tx.query("""
+            SELECT DISTINCT j.id FROM jobs j JOIN job_versions v ON v.job_id = j.id
+            WHERE j.project_id = \(owner.projectId) AND j.slug IN (\(list: jobs.map(\.id))) AND v.endpoint_id = \(owner.endpointId)
+            """).map { try $0.decode("id", as: UUID.self) }
+        try await tx.query("DELETE FROM dynamic_trigger_jobs WHERE dynamic_trigger_id = \(triggerId) AND job_id NOT IN (\(list: jobIds))")
+        for jobId in jobIds {
+            try await tx.query("""
+                INSERT INTO dynamic_trigger_jobs (dynamic_trigger_id, job_id) VALUES (\(triggerId), \(jobId))
+                ON CONFLICT (dynamic_trigger_id, job_id) DO NOTHING
+                """)
+        }
+        return triggerId
+    }
+}
