@@ -10,11 +10,8 @@ import TestSupport
 @Suite struct HealthAndAuthTests {
     @Test(arguments: Backend.available)
     func healthReadinessAndWhoAmI(_ backend: Backend) async throws {
-        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
-            let deps = APIDependencies(database: db, logger: TestDatabase.testLogger)
-            let env = try await deps.tenancy.createEnvironment(organization: "Acme", project: "Web", type: .development)
-            let app = Application(router: APIServer.makeRouter(deps))
-            try await app.test(.live) { client in
+        try await TestStack.run(backend, worker: false) { stack, client in
+            let env = try await stack.tenancy.createEnvironment(organization: "Acme", project: "Web", type: .development)
                 try await client.execute(uri: "/healthz", method: .get) { response in
                     #expect(response.status == .ok)
                     #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
@@ -40,18 +37,14 @@ import TestSupport
                 try await client.execute(uri: "/no/such/route", method: .get) { response in
                     #expect(response.status == .notFound)
                     #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
-                    #expect(String(buffer: response.body).hasPrefix(#"{"error":"#))
+                    #expect(String(buffer: response.body) == #"{"error":"Not found"}"#)
                 }
-            }
         }
     }
 
     @Test(arguments: Backend.available)
     func readinessReportsAnOutdatedSchema(_ backend: Backend) async throws {
-        try await TestDatabase.with(backend, migrate: false) { (db: any Database) async throws -> Void in
-            let deps = APIDependencies(database: db, logger: TestDatabase.testLogger)
-            let app = Application(router: APIServer.makeRouter(deps))
-            try await app.test(.live) { client in
+        try await TestStack.run(backend, migrate: false, worker: false) { _, client in
                 try await client.execute(uri: "/readyz", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
                     #expect(String(buffer: response.body).contains("migrate up"))
@@ -59,7 +52,6 @@ import TestSupport
                 try await client.execute(uri: "/healthz", method: .get) { response in
                     #expect(response.status == .ok)
                 }
-            }
         }
     }
 
