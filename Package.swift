@@ -117,7 +117,8 @@ let package = Package(
         ], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: [
-            "HTTPAPI", "Tenancy", "Storage", "TestSupport",
+            "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "Registration", "TriggerProtocol",
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
         .testTarget(name: "QueueTests", dependencies: [
@@ -127,6 +128,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Queue", "Storage", "StorageDrivers"], swiftSettings: strict),
         .testTarget(name: "ProtocolTests", dependencies: ["TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndpointClientTests", dependencies: ["EndpointClient", "TriggerProtocol", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration"], swiftSettings: strict),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "Storage", "TestSupport"], swiftSettings: strict),
     ]
 )

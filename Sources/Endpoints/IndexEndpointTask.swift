@@ -84,6 +84,11 @@ extension EndpointService {
     }
 }
 
+extension EndpointService {
+    /// The `reason` a deploy hook body gives (exposed for tests and tools).
+    public static func vercelReason(_ body: JSONValue) -> String? { VercelDeployment.reason(body) }
+}
+
 /// Reads the `reason` of an index from a Vercel deploy webhook body (trigger.dev's
 /// `parseReasonFromBody`); any other body gives no reason.
 enum VercelDeployment {

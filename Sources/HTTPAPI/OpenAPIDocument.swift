@@ -192,6 +192,21 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/jobs": {
+          "get": {
+            "summary": "The environment's registered jobs with their latest version, status, trigger and endpoint",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}, "401": {"$ref": "#/components/responses/Unauthorized"}}
+          }
+        },
+        "/api/v1/jobs/{jobSlug}": {
+          "parameters": [{"name": "jobSlug", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {
+            "summary": "One job: versions, latest alias, dispatcher, schedule and integrations in this environment",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
         "/api/v1/endpoints/{environmentId}/{endpointSlug}/index/{indexHookIdentifier}": {
           "parameters": [
             {"name": "environmentId", "in": "path", "required": true, "schema": {"type": "string"}},
