@@ -31,12 +31,18 @@ struct APIClientOptions: ParsableArguments {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body.jsonString()))
         }
+        // A server that is down should be an immediate error, not a minute of connect retries.
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            response = try await http.execute(request, timeout: .seconds(60))
             bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            try await http.shutdown()
         } catch {
+            try? await http.shutdown()
             throw CLIError("Could not reach the Kongflow server at \(baseURL): \(error)")
         }
         let json = (try? JSONValue.parse(Data(bytes.readableBytesView))) ?? .null
