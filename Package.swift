@@ -110,6 +110,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Benchmarks/QueueBench", swiftSettings: strict),
 
+        // Indexing at scale (BENCHMARKS.md).
+        .executableTarget(name: "kongflow-index-bench", dependencies: [
+            "KongflowCLI", "Endpoints", "EndpointClient", "Registration", "Queue", "Storage", "StorageDrivers", "Tenancy", "TriggerProtocol",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/IndexBench", swiftSettings: strict),
+
         .target(name: "TestSupport", dependencies: [
             "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage",
             .product(name: "Hummingbird", package: "hummingbird"),
