@@ -30,7 +30,7 @@ async def main(dsn: str, jobs: int, singles: int, samples: int) -> None:
     batch_rate = jobs / (time.perf_counter() - start)
 
     worker_conn = await asyncpg.connect(dsn)
-    qm = QueueManager(AsyncpgDriver(worker_conn))
+    qm = QueueManager(Queries(AsyncpgDriver(worker_conn)))
 
     @qm.entrypoint("noop")
     async def noop(job) -> None:
@@ -41,7 +41,7 @@ async def main(dsn: str, jobs: int, singles: int, samples: int) -> None:
     throughput = jobs / (time.perf_counter() - start)
 
     latency_conn = await asyncpg.connect(dsn)
-    lm = QueueManager(AsyncpgDriver(latency_conn))
+    lm = QueueManager(Queries(AsyncpgDriver(latency_conn)))
     started: dict = {}
     waiting: dict = {}
 

@@ -18,6 +18,7 @@ struct WorkerOptions: ParsableArguments {
         configuration.heartbeatTimeout = heartbeatTimeout
         configuration.pollInterval = .milliseconds(Int64(pollInterval * 1000))
         configuration.heartbeatInterval = .milliseconds(Int64(min(5, heartbeatTimeout / 4) * 1000))
+        configuration.rescueInterval = .milliseconds(Int64(min(15, heartbeatTimeout / 2) * 1000))
         return configuration
     }
 }

@@ -13,10 +13,25 @@ public struct Migration: Sendable {
         self.down = down
     }
 
-    /// The same SQL for both backends.
+    /// One script for both backends. Where their types differ, the script names the type with a
+    /// token that each backend renders its own way (`Migration.types`).
     public init(version: Int, name: String, up: String, down: String) {
         self.init(version: version, name: name,
-                  up: [.sqlite: up, .postgres: up], down: [.sqlite: down, .postgres: down])
+                  up: Dictionary(uniqueKeysWithValues: SQLDialect.allCases.map { ($0, Migration.render(up, for: $0)) }),
+                  down: Dictionary(uniqueKeysWithValues: SQLDialect.allCases.map { ($0, Migration.render(down, for: $0)) }))
+    }
+
+    /// PostgreSQL gets its native types; SQLite stores UUIDs, timestamps and JSON as TEXT (the
+    /// application writes only values it formatted itself).
+    static let types: [String: [SQLDialect: String]] = [
+        "{UUID}": [.postgres: "UUID", .sqlite: "TEXT"],
+        "{TIMESTAMP}": [.postgres: "TIMESTAMPTZ", .sqlite: "TEXT"],
+        "{JSON}": [.postgres: "JSONB", .sqlite: "TEXT"],
+        "{SERIAL_PRIMARY_KEY}": [.postgres: "BIGSERIAL PRIMARY KEY", .sqlite: "INTEGER PRIMARY KEY AUTOINCREMENT"],
+    ]
+
+    static func render(_ script: String, for dialect: SQLDialect) -> String {
+        types.reduce(script) { text, entry in text.replacingOccurrences(of: entry.key, with: entry.value[dialect]!) }
     }
 
     func statements(_ direction: Direction, for dialect: SQLDialect) throws -> [String] {

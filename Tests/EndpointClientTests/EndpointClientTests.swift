@@ -125,7 +125,7 @@ import TriggerProtocol
 
         try await Self.withServer({ request in
             if request.path == "/hang" { try await Task.sleep(for: .seconds(3600)) }
-            try await Task.sleep(for: .milliseconds(request.path == "/slow-ok" ? 50 : 2000))
+            try await Task.sleep(for: .milliseconds(request.path == "/slow-ok" ? 300 : 2000))
             return RealSDKReplay.reply(to: request)
         }) { server in
             let start = ContinuousClock.now
@@ -134,7 +134,10 @@ import TriggerProtocol
             let slow = await Self.failure { _ = try await client.ping(url: server.baseURL + "/slow", apiKey: Fixtures.apiKey, endpointId: Fixtures.endpointId) }
             #expect(slow?.kind == .timeout)
             #expect(ContinuousClock.now - start < .seconds(3))
-            _ = try await client.ping(url: server.baseURL + "/slow-ok", apiKey: Fixtures.apiKey, endpointId: Fixtures.endpointId)
+            // Slow but within its timeout is fine.
+            let patient = Self.client { $0.pingTimeout = .seconds(10) }
+            defer { Task { await patient.shutdown() } }
+            _ = try await patient.ping(url: server.baseURL + "/slow-ok", apiKey: Fixtures.apiKey, endpointId: Fixtures.endpointId)
         }
     }
 

@@ -204,6 +204,14 @@ import TestSupport
             // Its queue is free again, and the job runs elsewhere with its attempt counted.
             let again = try await queue.claim(workerId: "alive", limit: 5)
             #expect(again.map(\.id) == [stuck] && again[0].attempts == 2)
+            // A job whose last attempt died with its worker still gets one more.
+            let last = try await enqueue(queue, "t", 3, .init(maxAttempts: 1))
+            try await queue.registerWorker(id: "doomed")
+            _ = try await queue.claim(workerId: "doomed", limit: 1)
+            clock.advance(by: 120)
+            try await queue.heartbeat(workerId: "alive")
+            #expect(try await queue.rescueStalledJobs(heartbeatTimeout: 60) == [last])
+            #expect(try await queue.job(id: last)?.state(now: clock.now) == .available)
             // A late finish from the dead worker changes nothing.
             try await queue.finish(workerId: "dead", completed: [released], failed: [])
             #expect(try await queue.job(id: stuck)?.lockedBy == "alive")

@@ -5,137 +5,71 @@
 let m0001TenancyAndEndpoints = Migration(
     version: 1,
     name: "tenancy_and_endpoints",
-    up: [
-        .postgres: """
-            CREATE TABLE organizations (
-                id UUID PRIMARY KEY,
-                slug VARCHAR(100) NOT NULL UNIQUE,
-                title TEXT NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL
-            );
-            CREATE TABLE projects (
-                id UUID PRIMARY KEY,
-                slug VARCHAR(100) NOT NULL,
-                name TEXT NOT NULL,
-                organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (organization_id, slug)
-            );
-            CREATE TABLE runtime_environments (
-                id UUID PRIMARY KEY,
-                slug VARCHAR(20) NOT NULL CHECK (slug IN ('dev', 'prod', 'staging', 'preview')),
-                type VARCHAR(20) NOT NULL CHECK (type IN ('DEVELOPMENT', 'PRODUCTION', 'STAGING', 'PREVIEW')),
-                api_key TEXT NOT NULL UNIQUE,
-                api_key_hash CHAR(64) NOT NULL UNIQUE,
-                pk_api_key TEXT NOT NULL UNIQUE,
-                organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id UUID NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL
-            );
-            CREATE INDEX runtime_environments_project_id_idx ON runtime_environments (project_id);
-            CREATE TABLE endpoints (
-                id UUID PRIMARY KEY,
-                slug VARCHAR(100) NOT NULL,
-                url TEXT NOT NULL,
-                indexing_hook_identifier VARCHAR(10) NOT NULL,
-                environment_id UUID NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id UUID NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (environment_id, slug)
-            );
-            CREATE INDEX endpoints_environment_id_idx ON endpoints (environment_id);
-            CREATE INDEX endpoints_organization_id_idx ON endpoints (organization_id);
-            CREATE INDEX endpoints_project_id_idx ON endpoints (project_id);
-            CREATE TABLE endpoint_indexes (
-                id UUID PRIMARY KEY,
-                endpoint_id UUID NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                source VARCHAR(10) NOT NULL CHECK (source IN ('MANUAL', 'API', 'INTERNAL', 'HOOK')),
-                source_data JSONB,
-                reason TEXT,
-                status VARCHAR(10) NOT NULL CHECK (status IN ('PENDING', 'STARTED', 'SUCCESS', 'FAILURE')),
-                stats JSONB,
-                data JSONB,
-                error JSONB,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                CHECK (status <> 'SUCCESS' OR (stats IS NOT NULL AND data IS NOT NULL)),
-                CHECK (status <> 'FAILURE' OR error IS NOT NULL)
-            );
-            CREATE INDEX endpoint_indexes_endpoint_id_idx ON endpoint_indexes (endpoint_id);
-            CREATE INDEX endpoint_indexes_source_idx ON endpoint_indexes (source);
-            CREATE INDEX endpoint_indexes_created_at_idx ON endpoint_indexes (created_at);
-            """,
-        .sqlite: """
-            CREATE TABLE organizations (
-                id TEXT PRIMARY KEY CHECK (length(id) = 36),
-                slug VARCHAR(100) NOT NULL UNIQUE,
-                title TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL
-            );
-            CREATE TABLE projects (
-                id TEXT PRIMARY KEY CHECK (length(id) = 36),
-                slug VARCHAR(100) NOT NULL,
-                name TEXT NOT NULL,
-                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (organization_id, slug)
-            );
-            CREATE TABLE runtime_environments (
-                id TEXT PRIMARY KEY CHECK (length(id) = 36),
-                slug VARCHAR(20) NOT NULL CHECK (slug IN ('dev', 'prod', 'staging', 'preview')),
-                type VARCHAR(20) NOT NULL CHECK (type IN ('DEVELOPMENT', 'PRODUCTION', 'STAGING', 'PREVIEW')),
-                api_key TEXT NOT NULL UNIQUE,
-                api_key_hash CHAR(64) NOT NULL UNIQUE,
-                pk_api_key TEXT NOT NULL UNIQUE,
-                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL
-            );
-            CREATE INDEX runtime_environments_project_id_idx ON runtime_environments (project_id);
-            CREATE TABLE endpoints (
-                id TEXT PRIMARY KEY CHECK (length(id) = 36),
-                slug VARCHAR(100) NOT NULL CHECK (length(slug) <= 100),
-                url TEXT NOT NULL,
-                indexing_hook_identifier VARCHAR(10) NOT NULL CHECK (length(indexing_hook_identifier) <= 10),
-                environment_id TEXT NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (environment_id, slug)
-            );
-            CREATE INDEX endpoints_environment_id_idx ON endpoints (environment_id);
-            CREATE INDEX endpoints_organization_id_idx ON endpoints (organization_id);
-            CREATE INDEX endpoints_project_id_idx ON endpoints (project_id);
-            CREATE TABLE endpoint_indexes (
-                id TEXT PRIMARY KEY CHECK (length(id) = 36),
-                endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                source VARCHAR(10) NOT NULL CHECK (source IN ('MANUAL', 'API', 'INTERNAL', 'HOOK')),
-                source_data TEXT CHECK (source_data IS NULL OR json_valid(source_data)),
-                reason TEXT,
-                status VARCHAR(10) NOT NULL CHECK (status IN ('PENDING', 'STARTED', 'SUCCESS', 'FAILURE')),
-                stats TEXT CHECK (stats IS NULL OR json_valid(stats)),
-                data TEXT CHECK (data IS NULL OR json_valid(data)),
-                error TEXT CHECK (error IS NULL OR json_valid(error)),
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                CHECK (status <> 'SUCCESS' OR (stats IS NOT NULL AND data IS NOT NULL)),
-                CHECK (status <> 'FAILURE' OR error IS NOT NULL)
-            );
-            CREATE INDEX endpoint_indexes_endpoint_id_idx ON endpoint_indexes (endpoint_id);
-            CREATE INDEX endpoint_indexes_source_idx ON endpoint_indexes (source);
-            CREATE INDEX endpoint_indexes_created_at_idx ON endpoint_indexes (created_at);
-            """,
-    ],
-    down: [.postgres: m0001Down, .sqlite: m0001Down]
+    up: """
+        CREATE TABLE organizations (
+            id {UUID} PRIMARY KEY,
+            slug VARCHAR(100) NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL
+        );
+        CREATE TABLE projects (
+            id {UUID} PRIMARY KEY,
+            slug VARCHAR(100) NOT NULL,
+            name TEXT NOT NULL,
+            organization_id {UUID} NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (organization_id, slug)
+        );
+        CREATE TABLE runtime_environments (
+            id {UUID} PRIMARY KEY,
+            slug VARCHAR(20) NOT NULL CHECK (slug IN ('dev', 'prod', 'staging', 'preview')),
+            type VARCHAR(20) NOT NULL CHECK (type IN ('DEVELOPMENT', 'PRODUCTION', 'STAGING', 'PREVIEW')),
+            api_key TEXT NOT NULL UNIQUE,
+            api_key_hash CHAR(64) NOT NULL UNIQUE,
+            pk_api_key TEXT NOT NULL UNIQUE,
+            organization_id {UUID} NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id {UUID} NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL
+        );
+        CREATE INDEX runtime_environments_project_id_idx ON runtime_environments (project_id);
+        CREATE TABLE endpoints (
+            id {UUID} PRIMARY KEY,
+            slug VARCHAR(100) NOT NULL,
+            url TEXT NOT NULL,
+            indexing_hook_identifier VARCHAR(10) NOT NULL,
+            environment_id {UUID} NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
+            organization_id {UUID} NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id {UUID} NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (environment_id, slug)
+        );
+        CREATE INDEX endpoints_environment_id_idx ON endpoints (environment_id);
+        CREATE INDEX endpoints_organization_id_idx ON endpoints (organization_id);
+        CREATE INDEX endpoints_project_id_idx ON endpoints (project_id);
+        CREATE TABLE endpoint_indexes (
+            id {UUID} PRIMARY KEY,
+            endpoint_id {UUID} NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+            source VARCHAR(10) NOT NULL CHECK (source IN ('MANUAL', 'API', 'INTERNAL', 'HOOK')),
+            source_data {JSON},
+            reason TEXT,
+            status VARCHAR(10) NOT NULL CHECK (status IN ('PENDING', 'STARTED', 'SUCCESS', 'FAILURE')),
+            stats {JSON},
+            data {JSON},
+            error {JSON},
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            CHECK (status <> 'SUCCESS' OR (stats IS NOT NULL AND data IS NOT NULL)),
+            CHECK (status <> 'FAILURE' OR error IS NOT NULL)
+        );
+        CREATE INDEX endpoint_indexes_endpoint_id_idx ON endpoint_indexes (endpoint_id);
+        CREATE INDEX endpoint_indexes_source_idx ON endpoint_indexes (source);
+        CREATE INDEX endpoint_indexes_created_at_idx ON endpoint_indexes (created_at);
+        """,
+    down: m0001Down
 )
 
 private let m0001Down = """

@@ -5,387 +5,196 @@
 let m0004Registration = Migration(
     version: 4,
     name: "registration",
-    up: [
-        .postgres: """
-            CREATE TABLE integration_definitions (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                instructions TEXT,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL
-            );
-            CREATE TABLE integrations (
-                id UUID PRIMARY KEY,
-                slug TEXT NOT NULL,
-                title TEXT,
-                auth_source VARCHAR(10) NOT NULL CHECK (auth_source IN ('HOSTED', 'LOCAL', 'RESOLVER')),
-                connection_type VARCHAR(10) NOT NULL CHECK (connection_type IN ('EXTERNAL', 'DEVELOPER')),
-                definition_id TEXT NOT NULL REFERENCES integration_definitions(id),
-                organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (organization_id, slug)
-            );
-            CREATE TABLE jobs (
-                id UUID PRIMARY KEY,
-                slug TEXT NOT NULL,
-                title TEXT NOT NULL,
-                internal BOOLEAN NOT NULL,
-                organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id UUID NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (project_id, slug)
-            );
-            CREATE TABLE job_queues (
-                id UUID PRIMARY KEY,
-                name TEXT NOT NULL,
-                environment_id UUID NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                max_jobs INTEGER NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (environment_id, name)
-            );
-            CREATE TABLE job_versions (
-                id UUID PRIMARY KEY,
-                version TEXT NOT NULL,
-                event_specification JSONB NOT NULL,
-                trigger JSONB NOT NULL,
-                properties JSONB,
-                job_id UUID NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                endpoint_id UUID NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                environment_id UUID NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id UUID NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                queue_id UUID NOT NULL REFERENCES job_queues(id),
-                start_position VARCHAR(10) NOT NULL CHECK (start_position IN ('INITIAL', 'LATEST')),
-                preprocess_runs BOOLEAN NOT NULL,
-                status VARCHAR(10) NOT NULL CHECK (status IN ('ACTIVE', 'DISABLED')),
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (job_id, version, environment_id)
-            );
-            CREATE INDEX job_versions_endpoint_id_idx ON job_versions (endpoint_id);
-            CREATE INDEX job_versions_environment_id_idx ON job_versions (environment_id);
-            CREATE TABLE event_examples (
-                id UUID PRIMARY KEY,
-                slug TEXT NOT NULL,
-                name TEXT NOT NULL,
-                icon TEXT,
-                payload JSONB,
-                job_version_id UUID NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (slug, job_version_id)
-            );
-            CREATE TABLE job_aliases (
-                id UUID PRIMARY KEY,
-                name TEXT NOT NULL,
-                value TEXT NOT NULL,
-                version_id UUID NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
-                job_id UUID NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                environment_id UUID NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (job_id, environment_id, name)
-            );
-            CREATE TABLE job_integrations (
-                id UUID PRIMARY KEY,
-                key TEXT NOT NULL,
-                version_id UUID NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
-                job_id UUID NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                integration_id UUID NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (version_id, key)
-            );
-            CREATE TABLE event_dispatchers (
-                id UUID PRIMARY KEY,
-                event JSONB NOT NULL,
-                source TEXT NOT NULL,
-                payload_filter JSONB,
-                context_filter JSONB,
-                manual BOOLEAN NOT NULL,
-                dispatchable_id TEXT NOT NULL,
-                dispatchable JSONB NOT NULL,
-                enabled BOOLEAN NOT NULL,
-                environment_id UUID NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (dispatchable_id, environment_id)
-            );
-            CREATE TABLE dynamic_triggers (
-                id UUID PRIMARY KEY,
-                slug TEXT NOT NULL,
-                type VARCHAR(10) NOT NULL CHECK (type IN ('EVENT', 'SCHEDULE')),
-                endpoint_id UUID NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (endpoint_id, slug, type)
-            );
-            CREATE TABLE dynamic_trigger_jobs (
-                dynamic_trigger_id UUID NOT NULL REFERENCES dynamic_triggers(id) ON DELETE CASCADE,
-                job_id UUID NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                PRIMARY KEY (dynamic_trigger_id, job_id)
-            );
-            CREATE INDEX dynamic_trigger_jobs_job_id_idx ON dynamic_trigger_jobs (job_id);
-            CREATE TABLE secret_references (
-                id UUID PRIMARY KEY,
-                key TEXT NOT NULL UNIQUE,
-                provider VARCHAR(20) NOT NULL CHECK (provider IN ('DATABASE', 'AWS_PARAM_STORE')),
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL
-            );
-            CREATE TABLE secret_store (
-                key TEXT PRIMARY KEY,
-                value JSONB NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL
-            );
-            CREATE TABLE trigger_sources (
-                id UUID PRIMARY KEY,
-                key TEXT NOT NULL,
-                version TEXT,
-                params JSONB,
-                options JSONB,
-                channel VARCHAR(10) NOT NULL CHECK (channel IN ('HTTP', 'SQS', 'SMTP')),
-                channel_data JSONB,
-                secret_reference_id UUID NOT NULL REFERENCES secret_references(id),
-                organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                environment_id UUID NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                endpoint_id UUID NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                project_id UUID NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                integration_id UUID NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-                dynamic_trigger_id UUID REFERENCES dynamic_triggers(id) ON DELETE CASCADE,
-                active BOOLEAN NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (key, environment_id)
-            );
-            CREATE TABLE trigger_source_events (
-                id UUID PRIMARY KEY,
-                name TEXT NOT NULL,
-                source_id UUID NOT NULL REFERENCES trigger_sources(id) ON DELETE CASCADE,
-                registered BOOLEAN NOT NULL,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (name, source_id)
-            );
-            CREATE TABLE schedule_sources (
-                id UUID PRIMARY KEY,
-                key TEXT NOT NULL,
-                schedule JSONB NOT NULL,
-                environment_id UUID NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                dispatcher_id UUID NOT NULL REFERENCES event_dispatchers(id) ON DELETE CASCADE,
-                next_run_at TIMESTAMPTZ,
-                last_event_timestamp TIMESTAMPTZ,
-                active BOOLEAN NOT NULL,
-                metadata JSONB,
-                created_at TIMESTAMPTZ NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL,
-                UNIQUE (key, environment_id)
-            );
-            CREATE TABLE endpoint_index_registrations (
-                index_id UUID NOT NULL REFERENCES endpoint_indexes(id) ON DELETE CASCADE,
-                kind VARCHAR(20) NOT NULL CHECK (kind IN ('JOB', 'SOURCE', 'DYNAMIC_TRIGGER', 'DYNAMIC_SCHEDULE')),
-                item_key TEXT NOT NULL,
-                status VARCHAR(10) NOT NULL CHECK (status IN ('REGISTERED', 'FAILED')),
-                error TEXT,
-                updated_at TIMESTAMPTZ NOT NULL,
-                PRIMARY KEY (index_id, kind, item_key)
-            );
-            """,
-        .sqlite: """
-            CREATE TABLE integration_definitions (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                instructions TEXT,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL
-            );
-            CREATE TABLE integrations (
-                id TEXT PRIMARY KEY,
-                slug TEXT NOT NULL,
-                title TEXT,
-                auth_source VARCHAR(10) NOT NULL CHECK (auth_source IN ('HOSTED', 'LOCAL', 'RESOLVER')),
-                connection_type VARCHAR(10) NOT NULL CHECK (connection_type IN ('EXTERNAL', 'DEVELOPER')),
-                definition_id TEXT NOT NULL REFERENCES integration_definitions(id),
-                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (organization_id, slug)
-            );
-            CREATE TABLE jobs (
-                id TEXT PRIMARY KEY,
-                slug TEXT NOT NULL,
-                title TEXT NOT NULL,
-                internal BOOLEAN NOT NULL,
-                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (project_id, slug)
-            );
-            CREATE TABLE job_queues (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                environment_id TEXT NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                max_jobs INTEGER NOT NULL,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (environment_id, name)
-            );
-            CREATE TABLE job_versions (
-                id TEXT PRIMARY KEY,
-                version TEXT NOT NULL,
-                event_specification TEXT NOT NULL,
-                trigger TEXT NOT NULL,
-                properties TEXT,
-                job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                environment_id TEXT NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                queue_id TEXT NOT NULL REFERENCES job_queues(id),
-                start_position VARCHAR(10) NOT NULL CHECK (start_position IN ('INITIAL', 'LATEST')),
-                preprocess_runs BOOLEAN NOT NULL,
-                status VARCHAR(10) NOT NULL CHECK (status IN ('ACTIVE', 'DISABLED')),
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (job_id, version, environment_id)
-            );
-            CREATE INDEX job_versions_endpoint_id_idx ON job_versions (endpoint_id);
-            CREATE INDEX job_versions_environment_id_idx ON job_versions (environment_id);
-            CREATE TABLE event_examples (
-                id TEXT PRIMARY KEY,
-                slug TEXT NOT NULL,
-                name TEXT NOT NULL,
-                icon TEXT,
-                payload TEXT,
-                job_version_id TEXT NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (slug, job_version_id)
-            );
-            CREATE TABLE job_aliases (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                value TEXT NOT NULL,
-                version_id TEXT NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
-                job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                environment_id TEXT NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (job_id, environment_id, name)
-            );
-            CREATE TABLE job_integrations (
-                id TEXT PRIMARY KEY,
-                key TEXT NOT NULL,
-                version_id TEXT NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
-                job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (version_id, key)
-            );
-            CREATE TABLE event_dispatchers (
-                id TEXT PRIMARY KEY,
-                event TEXT NOT NULL,
-                source TEXT NOT NULL,
-                payload_filter TEXT,
-                context_filter TEXT,
-                manual BOOLEAN NOT NULL,
-                dispatchable_id TEXT NOT NULL,
-                dispatchable TEXT NOT NULL,
-                enabled BOOLEAN NOT NULL,
-                environment_id TEXT NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (dispatchable_id, environment_id)
-            );
-            CREATE TABLE dynamic_triggers (
-                id TEXT PRIMARY KEY,
-                slug TEXT NOT NULL,
-                type VARCHAR(10) NOT NULL CHECK (type IN ('EVENT', 'SCHEDULE')),
-                endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (endpoint_id, slug, type)
-            );
-            CREATE TABLE dynamic_trigger_jobs (
-                dynamic_trigger_id TEXT NOT NULL REFERENCES dynamic_triggers(id) ON DELETE CASCADE,
-                job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-                PRIMARY KEY (dynamic_trigger_id, job_id)
-            );
-            CREATE INDEX dynamic_trigger_jobs_job_id_idx ON dynamic_trigger_jobs (job_id);
-            CREATE TABLE secret_references (
-                id TEXT PRIMARY KEY,
-                key TEXT NOT NULL UNIQUE,
-                provider VARCHAR(20) NOT NULL CHECK (provider IN ('DATABASE', 'AWS_PARAM_STORE')),
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL
-            );
-            CREATE TABLE secret_store (
-                key TEXT PRIMARY KEY,
-                value TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL
-            );
-            CREATE TABLE trigger_sources (
-                id TEXT PRIMARY KEY,
-                key TEXT NOT NULL,
-                version TEXT,
-                params TEXT,
-                options TEXT,
-                channel VARCHAR(10) NOT NULL CHECK (channel IN ('HTTP', 'SQS', 'SMTP')),
-                channel_data TEXT,
-                secret_reference_id TEXT NOT NULL REFERENCES secret_references(id),
-                organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-                environment_id TEXT NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                endpoint_id TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
-                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-                dynamic_trigger_id TEXT REFERENCES dynamic_triggers(id) ON DELETE CASCADE,
-                active BOOLEAN NOT NULL,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (key, environment_id)
-            );
-            CREATE TABLE trigger_source_events (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                source_id TEXT NOT NULL REFERENCES trigger_sources(id) ON DELETE CASCADE,
-                registered BOOLEAN NOT NULL,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (name, source_id)
-            );
-            CREATE TABLE schedule_sources (
-                id TEXT PRIMARY KEY,
-                key TEXT NOT NULL,
-                schedule TEXT NOT NULL,
-                environment_id TEXT NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
-                dispatcher_id TEXT NOT NULL REFERENCES event_dispatchers(id) ON DELETE CASCADE,
-                next_run_at TEXT,
-                last_event_timestamp TEXT,
-                active BOOLEAN NOT NULL,
-                metadata TEXT,
-                created_at TEXT NOT NULL,
-                updated_at TEXT NOT NULL,
-                UNIQUE (key, environment_id)
-            );
-            CREATE TABLE endpoint_index_registrations (
-                index_id TEXT NOT NULL REFERENCES endpoint_indexes(id) ON DELETE CASCADE,
-                kind VARCHAR(20) NOT NULL CHECK (kind IN ('JOB', 'SOURCE', 'DYNAMIC_TRIGGER', 'DYNAMIC_SCHEDULE')),
-                item_key TEXT NOT NULL,
-                status VARCHAR(10) NOT NULL CHECK (status IN ('REGISTERED', 'FAILED')),
-                error TEXT,
-                updated_at TEXT NOT NULL,
-                PRIMARY KEY (index_id, kind, item_key)
-            );
-            """,
-    ],
-    down: [.postgres: m0004Down, .sqlite: m0004Down]
+    up: """
+        CREATE TABLE integration_definitions (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            instructions TEXT,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL
+        );
+        CREATE TABLE integrations (
+            id {UUID} PRIMARY KEY,
+            slug TEXT NOT NULL,
+            title TEXT,
+            auth_source VARCHAR(10) NOT NULL CHECK (auth_source IN ('HOSTED', 'LOCAL', 'RESOLVER')),
+            connection_type VARCHAR(10) NOT NULL CHECK (connection_type IN ('EXTERNAL', 'DEVELOPER')),
+            definition_id TEXT NOT NULL REFERENCES integration_definitions(id),
+            organization_id {UUID} NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (organization_id, slug)
+        );
+        CREATE TABLE jobs (
+            id {UUID} PRIMARY KEY,
+            slug TEXT NOT NULL,
+            title TEXT NOT NULL,
+            internal BOOLEAN NOT NULL,
+            organization_id {UUID} NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id {UUID} NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (project_id, slug)
+        );
+        CREATE TABLE job_queues (
+            id {UUID} PRIMARY KEY,
+            name TEXT NOT NULL,
+            environment_id {UUID} NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
+            max_jobs INTEGER NOT NULL,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (environment_id, name)
+        );
+        CREATE TABLE job_versions (
+            id {UUID} PRIMARY KEY,
+            version TEXT NOT NULL,
+            event_specification {JSON} NOT NULL,
+            trigger {JSON} NOT NULL,
+            properties {JSON},
+            job_id {UUID} NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            endpoint_id {UUID} NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+            environment_id {UUID} NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
+            organization_id {UUID} NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            project_id {UUID} NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            queue_id {UUID} NOT NULL REFERENCES job_queues(id),
+            start_position VARCHAR(10) NOT NULL CHECK (start_position IN ('INITIAL', 'LATEST')),
+            preprocess_runs BOOLEAN NOT NULL,
+            status VARCHAR(10) NOT NULL CHECK (status IN ('ACTIVE', 'DISABLED')),
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (job_id, version, environment_id)
+        );
+        CREATE INDEX job_versions_endpoint_id_idx ON job_versions (endpoint_id);
+        CREATE INDEX job_versions_environment_id_idx ON job_versions (environment_id);
+        CREATE TABLE event_examples (
+            id {UUID} PRIMARY KEY,
+            slug TEXT NOT NULL,
+            name TEXT NOT NULL,
+            icon TEXT,
+            payload {JSON},
+            job_version_id {UUID} NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (slug, job_version_id)
+        );
+        CREATE TABLE job_aliases (
+            id {UUID} PRIMARY KEY,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            version_id {UUID} NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
+            job_id {UUID} NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            environment_id {UUID} NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (job_id, environment_id, name)
+        );
+        CREATE TABLE job_integrations (
+            id {UUID} PRIMARY KEY,
+            key TEXT NOT NULL,
+            version_id {UUID} NOT NULL REFERENCES job_versions(id) ON DELETE CASCADE,
+            job_id {UUID} NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            integration_id {UUID} NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (version_id, key)
+        );
+        CREATE TABLE event_dispatchers (
+            id {UUID} PRIMARY KEY,
+            event {JSON} NOT NULL,
+            source TEXT NOT NULL,
+            payload_filter {JSON},
+            context_filter {JSON},
+            manual BOOLEAN NOT NULL,
+            dispatchable_id TEXT NOT NULL,
+            dispatchable {JSON} NOT NULL,
+            enabled BOOLEAN NOT NULL,
+            environment_id {UUID} NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (dispatchable_id, environment_id)
+        );
+        CREATE TABLE dynamic_triggers (
+            id {UUID} PRIMARY KEY,
+            slug TEXT NOT NULL,
+            type VARCHAR(10) NOT NULL CHECK (type IN ('EVENT', 'SCHEDULE')),
+            endpoint_id {UUID} NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (endpoint_id, slug, type)
+        );
+        CREATE TABLE dynamic_trigger_jobs (
+            dynamic_trigger_id {UUID} NOT NULL REFERENCES dynamic_triggers(id) ON DELETE CASCADE,
+            job_id {UUID} NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            PRIMARY KEY (dynamic_trigger_id, job_id)
+        );
+        CREATE INDEX dynamic_trigger_jobs_job_id_idx ON dynamic_trigger_jobs (job_id);
+        CREATE TABLE secret_references (
+            id {UUID} PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            provider VARCHAR(20) NOT NULL CHECK (provider IN ('DATABASE', 'AWS_PARAM_STORE')),
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL
+        );
+        CREATE TABLE secret_store (
+            key TEXT PRIMARY KEY,
+            value {JSON} NOT NULL,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL
+        );
+        CREATE TABLE trigger_sources (
+            id {UUID} PRIMARY KEY,
+            key TEXT NOT NULL,
+            version TEXT,
+            params {JSON},
+            options {JSON},
+            channel VARCHAR(10) NOT NULL CHECK (channel IN ('HTTP', 'SQS', 'SMTP')),
+            channel_data {JSON},
+            secret_reference_id {UUID} NOT NULL REFERENCES secret_references(id),
+            organization_id {UUID} NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            environment_id {UUID} NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
+            endpoint_id {UUID} NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+            project_id {UUID} NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            integration_id {UUID} NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+            dynamic_trigger_id {UUID} REFERENCES dynamic_triggers(id) ON DELETE CASCADE,
+            active BOOLEAN NOT NULL,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (key, environment_id)
+        );
+        CREATE TABLE trigger_source_events (
+            id {UUID} PRIMARY KEY,
+            name TEXT NOT NULL,
+            source_id {UUID} NOT NULL REFERENCES trigger_sources(id) ON DELETE CASCADE,
+            registered BOOLEAN NOT NULL,
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (name, source_id)
+        );
+        CREATE TABLE schedule_sources (
+            id {UUID} PRIMARY KEY,
+            key TEXT NOT NULL,
+            schedule {JSON} NOT NULL,
+            environment_id {UUID} NOT NULL REFERENCES runtime_environments(id) ON DELETE CASCADE,
+            dispatcher_id {UUID} NOT NULL REFERENCES event_dispatchers(id) ON DELETE CASCADE,
+            next_run_at {TIMESTAMP},
+            last_event_timestamp {TIMESTAMP},
+            active BOOLEAN NOT NULL,
+            metadata {JSON},
+            created_at {TIMESTAMP} NOT NULL,
+            updated_at {TIMESTAMP} NOT NULL,
+            UNIQUE (key, environment_id)
+        );
+        CREATE TABLE endpoint_index_registrations (
+            index_id {UUID} NOT NULL REFERENCES endpoint_indexes(id) ON DELETE CASCADE,
+            kind VARCHAR(20) NOT NULL CHECK (kind IN ('JOB', 'SOURCE', 'DYNAMIC_TRIGGER', 'DYNAMIC_SCHEDULE')),
+            item_key TEXT NOT NULL,
+            status VARCHAR(10) NOT NULL CHECK (status IN ('REGISTERED', 'FAILED')),
+            error TEXT,
+            updated_at {TIMESTAMP} NOT NULL,
+            PRIMARY KEY (index_id, kind, item_key)
+        );
+        """,
+    down: m0004Down
 )
 
 private let m0004Down = """
