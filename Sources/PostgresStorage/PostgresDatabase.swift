@@ -11,6 +11,7 @@ public final class PostgresDatabase: Database, Sendable {
     public let displayName: String
     let client: PostgresClient
     let configuration: PostgresClient.Configuration
+    let leaseTimeout: Duration
     private let runTask: Task<Void, Never>
     private let logger: Logger
     private let listeners: PostgresListeners
@@ -41,11 +42,12 @@ public final class PostgresDatabase: Database, Sendable {
         } catch {
             throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresDatabase.describe(error))")
         }
-        return PostgresDatabase(configuration: configuration, displayName: url.redacted, logger: logger)
+        return PostgresDatabase(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout, logger: logger)
     }
 
-    init(configuration: PostgresClient.Configuration, displayName: String, logger: Logger) {
+    init(configuration: PostgresClient.Configuration, displayName: String, leaseTimeout: Duration, logger: Logger) {
         self.configuration = configuration
+        self.leaseTimeout = leaseTimeout
         self.displayName = displayName
         self.logger = logger
         // The pool logs every failed reconnect at info; keep that out of normal logs.
@@ -59,25 +61,56 @@ public final class PostgresDatabase: Database, Sendable {
 
     @discardableResult
     public func query(_ query: SQLQuery) async throws -> [SQLRow] {
-        try await client.withConnection { connection in
-            try await PostgresDatabase.run(query, on: connection, logger: self.logger)
+        let logger = self.logger
+        return try await withLease { connection in
+            try await PostgresDatabase.run(query, on: connection, logger: logger)
+        }
+    }
+
+    /// Leases a pooled connection for `body`, or fails with `.unavailable` when none can be had
+    /// within the connect timeout. The pool itself waits for a connection as long as it takes; while
+    /// the server is down that would turn every API request into a hang instead of a 503.
+    func withLease<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let leased = LeaseFlag()
+        let timeout = leaseTimeout
+        let client = self.client
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    leased.set()
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if leased.isSet { return nil }
+                throw StorageError.unavailable("PostgreSQL: no connection could be made within \(timeout)")
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let value = result { return value }
+            }
+            throw CancellationError()
         }
     }
 
     @discardableResult
     public func transaction<T: Sendable>(_ body: @Sendable (any Transaction) async throws -> T) async throws -> T {
         let logger = self.logger
-        return try await client.withConnection { connection in
-            try await Self.run("BEGIN", on: connection, logger: logger)
-            let tx = PostgresTransaction(connection: connection, logger: logger)
-            do {
-                let result = try await body(tx)
-                try await Self.run("COMMIT", on: connection, logger: logger)
-                return result
-            } catch {
-                // A failed ROLLBACK means the connection is broken; the pool discards it.
-                _ = try? await Self.run("ROLLBACK", on: connection, logger: logger)
-                throw error
+        // The lease runs in a child task; it finishes before this returns, so `body` does not escape.
+        return try await withoutActuallyEscaping(body) { body in
+            try await withLease { connection in
+                try await Self.run("BEGIN", on: connection, logger: logger)
+                let tx = PostgresTransaction(connection: connection, logger: logger)
+                do {
+                    let result = try await body(tx)
+                    try await Self.run("COMMIT", on: connection, logger: logger)
+                    return result
+                } catch {
+                    // A failed ROLLBACK means the connection is broken; the pool discards it.
+                    _ = try? await Self.run("ROLLBACK", on: connection, logger: logger)
+                    throw error
+                }
             }
         }
     }
@@ -195,6 +228,13 @@ final class PostgresTransaction: Transaction, @unchecked Sendable {
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
         try await PostgresDatabase.run(query, on: connection, logger: logger)
     }
+}
+
+final class LeaseFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
 
 /// JSON text bound as `jsonb` (binary format: version byte 1, then the UTF-8 text).
