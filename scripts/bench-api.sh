@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# API throughput (BENCHMARKS.md): wrk against POST /api/v1/endpoints (with a fast local endpoint) and
+# GET /api/v1/endpoints, next to GET /healthz — a minimal route in the same process — as the ceiling.
+# Needs wrk (Debian: apt-get install wrk). Usage: scripts/bench-api.sh [sqlite|postgres] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BACKEND=${1:-sqlite}; SECONDS_PER_RUN=${2:-10}
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+swift build -c release --product kongflow >/dev/null
+KONGFLOW=$(swift build -c release --show-bin-path)/kongflow
+WORK=$(mktemp -d)
+if [ "$BACKEND" = postgres ]; then
+  source scripts/lib/postgres.sh
+  URL="$PG_URL"
+else
+  URL="sqlite:$WORK/api.sqlite"
+fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port); EXAMPLE_PORT=$(free_port)
+"$KONGFLOW" serve --port "$PORT" --database-url "$URL" --log-level error >"$WORK/serve.out" 2>"$WORK/serve.err" &
+SERVE=$!
+for _ in $(seq 100); do grep -q 'tr_dev_' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+KEY=$(grep -o 'tr_dev_[A-Za-z0-9]*' "$WORK/serve.out")
+"$KONGFLOW" example-endpoint --port "$EXAMPLE_PORT" --api-key "$KEY" --id bench --log-level error &
+EXAMPLE=$!
+trap 'kill $SERVE $EXAMPLE 2>/dev/null || true; rm -rf "$WORK"' EXIT
+sleep 1
+BASE="http://127.0.0.1:$PORT"
+cat > "$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"id":"bench","url":"http://127.0.0.1:$EXAMPLE_PORT/api/trigger"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+LUA
+cat > "$WORK/get.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $KEY"
+LUA
+run() { wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --latency "$@" 2>&1 | awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {err=$4} END {printf "%s req/s, p50 %s, p99 %s, non-2xx %s\n", rps, p50, p99, (err==""?0:err)}'; }
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; backend $BACKEND; wrk -t2 -c16 -d${SECONDS_PER_RUN}s"
+echo "ceiling  GET /healthz:            $(run "$BASE/healthz")"
+echo "         GET /api/v1/endpoints:   $(run -s "$WORK/get.lua" "$BASE/api/v1/endpoints")"
+echo "         POST /api/v1/endpoints:  $(run -s "$WORK/post.lua" "$BASE/api/v1/endpoints")"
+echo "RSS after the runs: $(( $(ps -o rss= -p $SERVE) / 1024 )) MiB"
