@@ -125,8 +125,7 @@ let package = Package(
         ], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: [
-            "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "Registration", "TriggerProtocol",
-            .product(name: "Prometheus", package: "swift-prometheus"),
+            "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowCLI",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
         .testTarget(name: "QueueTests", dependencies: [

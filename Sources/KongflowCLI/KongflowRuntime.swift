@@ -9,17 +9,17 @@ import Registration
 import Storage
 
 /// The long-lived parts that `serve` and `worker` share, wired together once: queue, endpoint
-/// client, services, task handlers and the metrics registry.
-struct KongflowRuntime: Sendable {
-    let database: any Database
-    let queue: JobQueue
-    let client: EndpointClient
-    let endpoints: EndpointService
-    let registry: TaskRegistry
-    let metrics: PrometheusCollectorRegistry
+/// client, services, task handlers and the metrics registry. Tests build the server from it too.
+public struct KongflowRuntime: Sendable {
+    public let database: any Database
+    public let queue: JobQueue
+    public let client: EndpointClient
+    public let endpoints: EndpointService
+    public let registry: TaskRegistry
+    public let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
-    init(database: any Database, logger: Logger, clientConfiguration: EndpointClientConfiguration = .init(),
+    public init(database: any Database, logger: Logger, clientConfiguration: EndpointClientConfiguration = .init(),
          endpointConfiguration: EndpointService.Configuration = .init()) {
         self.database = database
         self.logger = logger
@@ -37,15 +37,15 @@ struct KongflowRuntime: Sendable {
         self.registry = registry
     }
 
-    func makeWorker(configuration: WorkerConfiguration) -> Worker {
+    public func makeWorker(configuration: WorkerConfiguration) -> Worker {
         Worker(queue: queue, registry: registry, configuration: configuration, logger: logger)
     }
 
-    func apiDependencies() -> APIDependencies {
+    public func apiDependencies() -> APIDependencies {
         APIDependencies(database: database, endpoints: endpoints, metrics: metrics, logger: logger)
     }
 
-    func shutdown() async {
+    public func shutdown() async {
         await client.shutdown()
     }
 }

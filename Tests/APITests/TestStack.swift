@@ -4,10 +4,9 @@ import Foundation
 import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
+import KongflowCLI
 import Logging
-import Prometheus
 import Queue
-import Registration
 import Storage
 import Tenancy
 import Testing
@@ -16,31 +15,21 @@ import TriggerProtocol
 
 /// The whole server in-process on a real database: services, worker and HTTP API on a live port.
 struct TestStack: Sendable {
-    let database: any Database
-    let queue: JobQueue
-    let endpoints: EndpointService
-    let registration: RegistrationService
+    let runtime: KongflowRuntime
     let deps: APIDependencies
-    let registry: TaskRegistry
     let tenancy: TenancyService
-    let client: EndpointClient
+
+    var database: any Database { runtime.database }
+    var queue: JobQueue { runtime.queue }
+    var endpoints: EndpointService { runtime.endpoints }
+    var client: EndpointClient { runtime.client }
 
     init(database: any Database, clientConfiguration: EndpointClientConfiguration, hookDelay: TimeInterval = 0) {
-        self.database = database
-        let logger = TestDatabase.testLogger
-        queue = JobQueue(database: database)
-        let client = EndpointClient(configuration: clientConfiguration, logger: logger)
-        self.client = client
         var configuration = EndpointService.Configuration()
         configuration.hookDelay = hookDelay
-        let metrics = PrometheusCollectorRegistry()
-        endpoints = EndpointService(database: database, queue: queue, client: client, configuration: configuration,
-                                    metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
-        registration = RegistrationService(database: database, logger: logger)
-        var registry = TaskRegistry()
-        endpoints.registerTasks(in: &registry, registration: registration)
-        self.registry = registry
-        var deps = APIDependencies(database: database, endpoints: endpoints, metrics: metrics, logger: logger)
+        runtime = KongflowRuntime(database: database, logger: TestDatabase.testLogger,
+                                  clientConfiguration: clientConfiguration, endpointConfiguration: configuration)
+        var deps = runtime.apiDependencies()
         deps.indexWaitTimeout = .seconds(20)
         self.deps = deps
         tenancy = TenancyService(database: database)
@@ -57,7 +46,7 @@ struct TestStack: Sendable {
         var configuration = WorkerConfiguration()
         configuration.pollInterval = .milliseconds(100)
         configuration.concurrency = 8
-        return Worker(queue: queue, registry: registry, configuration: configuration, logger: TestDatabase.testLogger)
+        return runtime.makeWorker(configuration: configuration)
     }
 
     /// Runs `body` with a live HTTP server (and a worker unless `worker` is false).
@@ -75,12 +64,12 @@ struct TestStack: Sendable {
             } catch {
                 workerInstance.shutdown()
                 _ = try? await workerTask?.value
-                await stack.client.shutdown()
+                await stack.runtime.shutdown()
                 throw error
             }
             workerInstance.shutdown()
             try await workerTask?.value
-            await stack.client.shutdown()
+            await stack.runtime.shutdown()
         }
     }
 

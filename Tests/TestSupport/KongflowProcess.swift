@@ -23,18 +23,7 @@ public struct KongflowProcess {
 
     /// Runs to completion (bounded by `timeout`) and returns status and output.
     public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "KONGFLOW_DATABASE_URL")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let outData = OutputCollector(out.fileHandleForReading)
-        let errData = OutputCollector(err.fileHandleForReading)
+        let (process, outData, errData) = makeProcess(arguments, environment: environment, binary: executable)
         try process.run()
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
@@ -50,8 +39,9 @@ public struct KongflowProcess {
         return Result(status: process.terminationStatus, stdout: await outData.text(), stderr: await errData.text())
     }
 
-    /// Starts a long-running command (e.g. `serve`); stop it with `terminate()`.
-    public static func start(_ arguments: [String], environment: [String: String] = [:], binary: URL = executable) throws -> RunningProcess {
+    /// A process with the test environment (minus any database URL of the developer's shell) and
+    /// its output collected as it arrives.
+    static func makeProcess(_ arguments: [String], environment: [String: String], binary: URL) -> (Process, OutputCollector, OutputCollector) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -62,7 +52,13 @@ public struct KongflowProcess {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        let running = RunningProcess(process: process, stdout: OutputCollector(out.fileHandleForReading), stderr: OutputCollector(err.fileHandleForReading))
+        return (process, OutputCollector(out.fileHandleForReading), OutputCollector(err.fileHandleForReading))
+    }
+
+    /// Starts a long-running command (e.g. `serve`); stop it with `terminate()`.
+    public static func start(_ arguments: [String], environment: [String: String] = [:], binary: URL = executable) throws -> RunningProcess {
+        let (process, stdout, stderr) = makeProcess(arguments, environment: environment, binary: binary)
+        let running = RunningProcess(process: process, stdout: stdout, stderr: stderr)
         try process.run()
         return running
     }
