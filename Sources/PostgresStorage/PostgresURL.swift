@@ -10,7 +10,6 @@ public struct PostgresURL: Sendable {
     let probeConfiguration: PostgresConnection.Configuration
     /// The URL with the password replaced, for logs and errors.
     public let redacted: String
-    public let database: String
 
     public init(_ string: String) throws {
         guard let components = URLComponents(string: string),
@@ -53,7 +52,6 @@ public struct PostgresURL: Sendable {
         }
         self.configuration = configuration
         self.probeConfiguration = probe
-        self.database = database
         var shown = components
         if shown.password != nil { shown.password = "***" }
         self.redacted = shown.string ?? "postgres://"

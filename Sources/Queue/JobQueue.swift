@@ -279,7 +279,8 @@ public struct JobQueue: Sendable {
         guard !completed.isEmpty || !failed.isEmpty else { return }
         let now = self.now()
         try await database.transaction { tx in
-            var unlock: [String: Int] = [:]  // queue name -> jobs leaving the queue
+            // Queues to unlock, with how many of their jobs left them (failed jobs stay: 0).
+            var unlock: [String: Int] = [:]
             if !completed.isEmpty {
                 let deleted = try await tx.query("""
                     DELETE FROM kongflow_jobs WHERE id IN (\(list: completed.map(\.id))) AND locked_by = \(workerId)
@@ -299,7 +300,7 @@ public struct JobQueue: Sendable {
                     RETURNING queue_name
                     """)
                 for row in updated {
-                    if let queue: String = try row.decodeIfPresent("queue_name") { unlock[queue, default: 0] += 0 }
+                    if let queue: String = try row.decodeIfPresent("queue_name"), unlock[queue] == nil { unlock[queue] = 0 }
                 }
             }
             for (queue, removed) in unlock.sorted(by: { $0.key < $1.key }) {

@@ -15,8 +15,6 @@ public struct SQLRow: Sendable {
         return values[index]
     }
 
-    public func has(_ column: String) -> Bool { columns.contains(column) }
-
     public func decode<T: SQLDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
         guard columns.contains(column) else { throw StorageError.decoding(column: column, expected: "\(T.self)", found: "no such column") }
         let value = self[column]

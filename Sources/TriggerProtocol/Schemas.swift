@@ -14,13 +14,6 @@ public enum StringOrStrings: Sendable, Hashable, Encodable {
         return v.string(value, path).map(StringOrStrings.one)
     }
 
-    public var values: [String] {
-        switch self {
-        case .one(let s): return [s]
-        case .many(let a): return a
-        }
-    }
-
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {

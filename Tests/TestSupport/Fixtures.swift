@@ -22,10 +22,6 @@ public enum Fixtures {
         try! Data(contentsOf: directory.appendingPathComponent("\(name).json"))
     }
 
-    public static func text(_ name: String) -> String {
-        String(decoding: body(name), as: UTF8.self)
-    }
-
     /// The status code from the raw capture's status line.
     public static func status(_ name: String) -> Int {
         let raw = String(decoding: try! Data(contentsOf: directory.appendingPathComponent("\(name).txt")), as: UTF8.self)
