@@ -56,7 +56,12 @@ extension EndpointService {
         func tasks(_ task: String, _ items: [some Encodable]) -> [JobQueue.NewJob] {
             items.map { .init(task: task, payloadJSON: RegisterPayload.encode(task: task, endpointId: endpointId, indexId: indexId, item: $0), options: options) }
         }
-        let jobs = tasks(EndpointTasks.registerJob, response.jobs)
+        let batches = stride(from: 0, to: response.jobs.count, by: EndpointTasks.jobsPerRegistration).map {
+            JobQueue.NewJob(task: EndpointTasks.registerJob, payloadJSON: RegisterPayload.encode(
+                jobs: Array(response.jobs[$0..<min($0 + EndpointTasks.jobsPerRegistration, response.jobs.count)]), endpointId: endpointId, indexId: indexId),
+                            options: options)
+        }
+        let jobs = batches
             + tasks(EndpointTasks.registerSource, response.sources)
             + tasks(EndpointTasks.registerDynamicTrigger, response.dynamicTriggers)
             + tasks(EndpointTasks.registerDynamicSchedule, response.dynamicSchedules)

@@ -19,6 +19,9 @@ public enum EndpointTasks {
     public static func indexAttempts(environmentType: String) -> Int { environmentType == "DEVELOPMENT" ? 1 : 7 }
 
     public static let registrationAttempts = 3
+
+    /// Jobs per `registerJob` task that indexing enqueues.
+    public static let jobsPerRegistration = 500
 }
 
 public struct IndexEndpointPayload: Codable, Sendable, Equatable {
@@ -28,11 +31,13 @@ public struct IndexEndpointPayload: Codable, Sendable, Equatable {
 }
 
 /// The payload of the four register tasks. Field names as trigger.dev's (`{endpointId, job}`,
-/// `{endpointId, source}`, …); `indexId` lets registration report back to its index.
+/// `{endpointId, source}`, …); `indexId` lets registration report back to its index. Indexing sends
+/// `registerJob` a batch, `{endpointId, indexId, jobs: […]}`: registering jobs set-based is what keeps
+/// a 1,000-job endpoint under a second; trigger.dev's one-job shape is still accepted.
 public struct RegisterPayload: Sendable {
     public let endpointId: String
     public let indexId: String?
-    public let item: JSONValue
+    public let items: [JSONValue]
 
     static func field(for task: String) -> String? {
         switch task {
@@ -45,10 +50,18 @@ public struct RegisterPayload: Sendable {
     }
 
     static func encode(task: String, endpointId: UUID, indexId: UUID, item: some Encodable) -> String {
+        encode(endpointId: endpointId, indexId: indexId, field(for: task)!, item.jsonValue())
+    }
+
+    static func encode(jobs: [JobMetadata], endpointId: UUID, indexId: UUID) -> String {
+        encode(endpointId: endpointId, indexId: indexId, "jobs", .array(jobs.map { $0.jsonValue() }))
+    }
+
+    private static func encode(endpointId: UUID, indexId: UUID, _ field: String, _ value: JSONValue) -> String {
         JSONValue.object([
             "endpointId": .string(endpointId.uuidString.lowercased()),
             "indexId": .string(indexId.uuidString.lowercased()),
-            field(for: task)!: item.jsonValue(),
+            field: value,
         ]).jsonString()
     }
 
@@ -56,9 +69,17 @@ public struct RegisterPayload: Sendable {
     public static func decode(task: String, json: String) throws -> RegisterPayload {
         guard let field = field(for: task) else { throw EndpointServiceError.invalidInput("Unknown register task \(task)") }
         guard let value = try? JSONValue.parse(json), case .object(let object) = value,
-              case .string(let endpointId) = object["endpointId"], let item = object[field] else {
+              case .string(let endpointId) = object["endpointId"] else {
             throw EndpointServiceError.invalidInput("Invalid payload for task '\(task)': expected {endpointId, \(field)}")
         }
-        return RegisterPayload(endpointId: endpointId, indexId: object["indexId"]?.stringValue, item: item)
+        let items: [JSONValue]
+        if task == EndpointTasks.registerJob, case .array(let jobs)? = object["jobs"] {
+            items = jobs
+        } else if let item = object[field] {
+            items = [item]
+        } else {
+            throw EndpointServiceError.invalidInput("Invalid payload for task '\(task)': expected {endpointId, \(field)}")
+        }
+        return RegisterPayload(endpointId: endpointId, indexId: object["indexId"]?.stringValue, items: items)
     }
 }

@@ -5,7 +5,7 @@ import TriggerProtocol
 /// Something that persists what an endpoint declares (the registration module). Kept behind a
 /// protocol so that indexing does not depend on how registration stores things.
 public protocol RegistrationHandling: Sendable {
-    func registerJob(endpointId: UUID, indexId: UUID?, job: JobMetadata, context: JobContext) async throws
+    func registerJobs(endpointId: UUID, indexId: UUID?, jobs: [JobMetadata], context: JobContext) async throws
     func registerSource(endpointId: UUID, indexId: UUID?, source: SourceMetadata, context: JobContext) async throws
     func registerDynamicTrigger(endpointId: UUID, indexId: UUID?, trigger: DynamicTriggerEndpointMetadata, context: JobContext) async throws
     func registerDynamicSchedule(endpointId: UUID, indexId: UUID?, schedule: RegisterDynamicSchedulePayload, context: JobContext) async throws
@@ -26,28 +26,28 @@ extension EndpointService {
             try await registration.finishIndex(endpointId: endpointId, indexId: indexId, context: context)
         }
         registry.register(EndpointTasks.registerJob) { json, context in
-            let (endpointId, indexId, item) = try Self.decodeRegister(EndpointTasks.registerJob, json)
-            try await registration.registerJob(endpointId: endpointId, indexId: indexId, job: try JobMetadata.decode(item), context: context)
+            let (endpointId, indexId, items) = try Self.decodeRegister(EndpointTasks.registerJob, json)
+            try await registration.registerJobs(endpointId: endpointId, indexId: indexId, jobs: try items.map(JobMetadata.decode), context: context)
         }
         registry.register(EndpointTasks.registerSource) { json, context in
-            let (endpointId, indexId, item) = try Self.decodeRegister(EndpointTasks.registerSource, json)
-            try await registration.registerSource(endpointId: endpointId, indexId: indexId, source: try SourceMetadata.decode(item), context: context)
+            let (endpointId, indexId, items) = try Self.decodeRegister(EndpointTasks.registerSource, json)
+            try await registration.registerSource(endpointId: endpointId, indexId: indexId, source: try SourceMetadata.decode(items[0]), context: context)
         }
         registry.register(EndpointTasks.registerDynamicTrigger) { json, context in
-            let (endpointId, indexId, item) = try Self.decodeRegister(EndpointTasks.registerDynamicTrigger, json)
-            try await registration.registerDynamicTrigger(endpointId: endpointId, indexId: indexId, trigger: try DynamicTriggerEndpointMetadata.decode(item), context: context)
+            let (endpointId, indexId, items) = try Self.decodeRegister(EndpointTasks.registerDynamicTrigger, json)
+            try await registration.registerDynamicTrigger(endpointId: endpointId, indexId: indexId, trigger: try DynamicTriggerEndpointMetadata.decode(items[0]), context: context)
         }
         registry.register(EndpointTasks.registerDynamicSchedule) { json, context in
-            let (endpointId, indexId, item) = try Self.decodeRegister(EndpointTasks.registerDynamicSchedule, json)
-            try await registration.registerDynamicSchedule(endpointId: endpointId, indexId: indexId, schedule: try RegisterDynamicSchedulePayload.decode(item), context: context)
+            let (endpointId, indexId, items) = try Self.decodeRegister(EndpointTasks.registerDynamicSchedule, json)
+            try await registration.registerDynamicSchedule(endpointId: endpointId, indexId: indexId, schedule: try RegisterDynamicSchedulePayload.decode(items[0]), context: context)
         }
     }
 
-    static func decodeRegister(_ task: String, _ json: String) throws -> (UUID, UUID?, JSONValue) {
+    static func decodeRegister(_ task: String, _ json: String) throws -> (UUID, UUID?, [JSONValue]) {
         let payload = try RegisterPayload.decode(task: task, json: json)
         guard let endpointId = UUID(uuidString: payload.endpointId) else {
             throw EndpointServiceError.invalidInput("Invalid payload for task '\(task)': endpointId is not a UUID")
         }
-        return (endpointId, payload.indexId.flatMap(UUID.init(uuidString:)), payload.item)
+        return (endpointId, payload.indexId.flatMap(UUID.init(uuidString:)), payload.items)
     }
 }

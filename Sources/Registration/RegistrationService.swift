@@ -36,31 +36,35 @@ public struct RegistrationService: RegistrationHandling {
 
     // MARK: Task entry points
 
-    public func registerJob(endpointId: UUID, indexId: UUID?, job: JobMetadata, context: JobContext) async throws {
-        try await register(.job, key: job.id, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
-            try await self.upsertJob(job, owner: owner, now: now, in: tx)
+    public func registerJobs(endpointId: UUID, indexId: UUID?, jobs: [JobMetadata], context: JobContext) async throws {
+        try await register(.job, keys: jobs.map(\.id), endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+            try await self.upsertJobs(jobs, owner: owner, now: now, in: tx)
         }
     }
 
     public func registerSource(endpointId: UUID, indexId: UUID?, source: SourceMetadata, context: JobContext) async throws {
-        try await register(.source, key: source.key, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+        try await register(.source, keys: [source.key], endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
             try await self.upsertSource(source, owner: owner, now: now, in: tx)
+            return [:]
         }
     }
 
     public func registerDynamicTrigger(endpointId: UUID, indexId: UUID?, trigger: DynamicTriggerEndpointMetadata, context: JobContext) async throws {
-        try await register(.dynamicTrigger, key: trigger.id, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+        try await register(.dynamicTrigger, keys: [trigger.id], endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
             _ = try await self.upsertDynamicTrigger(slug: trigger.id, type: "EVENT", jobs: trigger.jobs, owner: owner, now: now, in: tx)
+            return [:]
         }
     }
 
     public func registerDynamicSchedule(endpointId: UUID, indexId: UUID?, schedule: RegisterDynamicSchedulePayload, context: JobContext) async throws {
-        try await register(.dynamicSchedule, key: schedule.id, endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
+        try await register(.dynamicSchedule, keys: [schedule.id], endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
             let triggerId = try await self.upsertDynamicTrigger(slug: schedule.id, type: "SCHEDULE", jobs: schedule.jobs, owner: owner, now: now, in: tx)
-            try await self.upsertDispatcher(
-                dispatchableId: triggerId.uuidString.lowercased(), dispatchable: ["type": "DYNAMIC_TRIGGER", "id": .string(triggerId.uuidString.lowercased())],
-                event: "dev.trigger.scheduled", source: "trigger.dev", payloadFilter: [:], contextFilter: [:], manual: true,
-                environmentId: owner.environmentId, now: now, in: tx)
+            let id = triggerId.uuidString.lowercased()
+            _ = try await self.upsertDispatchers([Dispatcher(dispatchableId: id, dispatchable: ["type": "DYNAMIC_TRIGGER", "id": .string(id)],
+                                                             event: "dev.trigger.scheduled", source: "trigger.dev", payloadFilter: [:],
+                                                             contextFilter: [:], manual: true)],
+                                                 environmentId: owner.environmentId, now: now, in: tx)
+            return [:]
         }
     }
 
@@ -79,47 +83,68 @@ public struct RegistrationService: RegistrationHandling {
             let stale = try await tx.query("""
                 SELECT DISTINCT v.job_id FROM job_versions v JOIN jobs j ON j.id = v.job_id
                 WHERE v.endpoint_id = \(endpointId) AND v.environment_id = \(owner.environmentId) AND v.status = 'ACTIVE'
-                  AND j.slug NOT IN (\(list: declared))
+                  AND \("j.slug", notIn: declared)
                 """).map { try $0.decode("job_id", as: UUID.self) }
-            for jobId in stale {
-                try await Self.disable(jobId: jobId, environmentId: owner.environmentId, now: now, in: tx)
-            }
+            try await Self.disable(jobIds: stale, environmentId: owner.environmentId, now: now, in: tx)
             if !stale.isEmpty {
                 context.logger.info("disabled jobs no longer declared", metadata: ["count": "\(stale.count)"])
             }
         }
     }
 
-    /// Runs one item's registration in a transaction and records its outcome on the index.
-    private func register(_ kind: Kind, key: String, endpointId: UUID, indexId: UUID?, context: JobContext,
-                          _ body: @escaping @Sendable (Owner, Date, any Transaction) async throws -> Void) async throws {
+    /// Runs the registration of items of one kind in a transaction and records each item's outcome on
+    /// the index. `body` returns the items that cannot register, by position in `keys`; throwing a
+    /// `RegistrationError` fails them all.
+    private func register(_ kind: Kind, keys: [String], endpointId: UUID, indexId: UUID?, context: JobContext,
+                          _ body: @escaping @Sendable (Owner, Date, any Transaction) async throws -> [Int: RegistrationError]) async throws {
         let now = self.now()
+        @Sendable func outcomes(_ failures: [Int: RegistrationError]) -> [(key: String, error: String?)] {
+            keys.enumerated().map { ($1, failures[$0]?.description) }
+        }
+        func logFailures(_ failures: [Int: RegistrationError]) {
+            for (position, error) in failures.sorted(by: { $0.key < $1.key }) {
+                context.logger.warning("registration failed", metadata: ["kind": "\(kind.rawValue)", "key": "\(keys[position])", "error": "\(error)"])
+            }
+        }
         do {
-            try await database.transaction { tx in
+            let failures = try await database.transaction { tx in
                 guard let owner = try await Self.owner(endpointId: endpointId, in: tx) else {
                     throw RegistrationError("Endpoint was deleted")
                 }
-                try await body(owner, now, tx)
-                if let indexId { try await Self.record(indexId: indexId, kind: kind, key: key, error: nil, now: now, in: tx) }
+                let failures = try await body(owner, now, tx)
+                if let indexId { try await Self.record(indexId: indexId, kind: kind, outcomes: outcomes(failures), now: now, in: tx) }
+                return failures
             }
+            logFailures(failures)
         } catch let error as RegistrationError {
-            context.logger.warning("registration failed", metadata: ["kind": "\(kind.rawValue)", "key": "\(key)", "error": "\(error)"])
-            if let indexId { try await Self.record(indexId: indexId, kind: kind, key: key, error: error.description, now: now, in: database) }
+            let failures = Dictionary(uniqueKeysWithValues: keys.indices.map { ($0, error) })
+            logFailures(failures)
+            if let indexId { try await Self.record(indexId: indexId, kind: kind, outcomes: outcomes(failures), now: now, in: database) }
         } catch {
             // Possibly transient (database, lock): the queue retries; the last attempt is recorded.
             if context.job.attempts >= context.job.maxAttempts, let indexId {
-                try? await Self.record(indexId: indexId, kind: kind, key: key, error: "\(error)", now: now, in: database)
+                let failures = Dictionary(uniqueKeysWithValues: keys.indices.map { ($0, RegistrationError("\(error)")) })
+                try? await Self.record(indexId: indexId, kind: kind, outcomes: outcomes(failures), now: now, in: database)
             }
             throw error
         }
     }
 
-    static func record(indexId: UUID, kind: Kind, key: String, error: String?, now: Date, in executor: any SQLExecutor) async throws {
-        try await executor.query("""
-            INSERT INTO endpoint_index_registrations (index_id, kind, item_key, status, error, updated_at)
-            VALUES (\(indexId), \(kind.rawValue), \(key), \(error == nil ? "REGISTERED" : "FAILED"), \(error), \(now))
-            ON CONFLICT (index_id, kind, item_key) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at
-            """)
+    /// Upserts one row per item into `endpoint_index_registrations`; for a key given twice, the last outcome.
+    static func record(indexId: UUID, kind: Kind, outcomes: [(key: String, error: String?)], now: Date, in executor: any SQLExecutor) async throws {
+        var latest: [String: String?] = [:]
+        for outcome in outcomes { latest[outcome.key] = .some(outcome.error) }
+        let rows = latest.keys.sorted().map { key -> SQLQuery in
+            let error = latest[key]!
+            return "(\(indexId), \(kind.rawValue), \(key), \(error == nil ? "REGISTERED" : "FAILED"), \(error), \(now))"
+        }
+        for start in stride(from: 0, to: rows.count, by: rowsPerStatement) {
+            try await executor.query("""
+                INSERT INTO endpoint_index_registrations (index_id, kind, item_key, status, error, updated_at)
+                VALUES \(SQLQuery.joined(Array(rows[start..<min(start + rowsPerStatement, rows.count)])))
+                ON CONFLICT (index_id, kind, item_key) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at
+                """)
+        }
     }
 
     static func owner(endpointId: UUID, in tx: any Transaction) async throws -> Owner? {

@@ -6,8 +6,10 @@ extension RegistrationService {
     /// RegisterSourceService (spec 5.4), updating the params and channel trigger.dev forgot, and
     /// removing events the source no longer has. Activation is run-time work, out of scope here.
     func upsertSource(_ source: SourceMetadata, owner: Owner, now: Date, in tx: any Transaction) async throws {
-        let integrationId = try await resolveIntegrations(["integration": source.integration], owner: owner,
-                                                          missing: { _ in "Integration not found" }, now: now, in: tx)["integration"]!
+        guard case .resolved(let ids) = try await resolveIntegrations([["integration": source.integration]], owner: owner, now: now, in: tx)[0] else {
+            throw RegistrationError("Integration not found")
+        }
+        let integrationId = ids["integration"]!
         let secretKey = "\(owner.endpointId.uuidString.lowercased()):\(source.key)"
         let secretReferenceId: UUID = try await tx.queryFirst("""
             INSERT INTO secret_references (id, key, provider, created_at, updated_at)
@@ -36,14 +38,14 @@ extension RegistrationService {
                 """)
         }
         let events = Array(Set(source.eventNames)).sorted()
-        for name in events {
+        if !events.isEmpty {
             try await tx.query("""
                 INSERT INTO trigger_source_events (id, name, source_id, registered, created_at, updated_at)
-                VALUES (\(UUID()), \(name), \(sourceId), \(false), \(now), \(now))
+                VALUES \(SQLQuery.joined(events.map { "(\(UUID()), \($0), \(sourceId), \(false), \(now), \(now))" }))
                 ON CONFLICT (name, source_id) DO NOTHING
                 """)
         }
-        try await tx.query("DELETE FROM trigger_source_events WHERE source_id = \(sourceId) AND name NOT IN (\(list: events))")
+        try await tx.query("DELETE FROM trigger_source_events WHERE source_id = \(sourceId) AND \("name", notIn: events)")
     }
 
     /// RegisterDynamicTriggerService (spec 5.5): the trigger links exactly the listed jobs that this
@@ -59,10 +61,11 @@ extension RegistrationService {
             SELECT DISTINCT j.id FROM jobs j JOIN job_versions v ON v.job_id = j.id
             WHERE j.project_id = \(owner.projectId) AND j.slug IN (\(list: jobs.map(\.id))) AND v.endpoint_id = \(owner.endpointId)
             """).map { try $0.decode("id", as: UUID.self) }
-        try await tx.query("DELETE FROM dynamic_trigger_jobs WHERE dynamic_trigger_id = \(triggerId) AND job_id NOT IN (\(list: jobIds))")
-        for jobId in jobIds {
+        try await tx.query("DELETE FROM dynamic_trigger_jobs WHERE dynamic_trigger_id = \(triggerId) AND \("job_id", notIn: jobIds)")
+        if !jobIds.isEmpty {
             try await tx.query("""
-                INSERT INTO dynamic_trigger_jobs (dynamic_trigger_id, job_id) VALUES (\(triggerId), \(jobId))
+                INSERT INTO dynamic_trigger_jobs (dynamic_trigger_id, job_id)
+                VALUES \(SQLQuery.joined(jobIds.map { "(\(triggerId), \($0))" }))
                 ON CONFLICT (dynamic_trigger_id, job_id) DO NOTHING
                 """)
         }

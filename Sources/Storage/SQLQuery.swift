@@ -61,6 +61,18 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
             }
         }
 
+        /// `column NOT IN (…)`, which, unlike `NOT IN (\(list:))`, is true for every row when the list
+        /// is empty (`x NOT IN (NULL)` is never true). `column` is trusted SQL text chosen by code.
+        public mutating func appendInterpolation(_ column: String, notIn values: [some SQLBindable]) {
+            if values.isEmpty {
+                fragments.append(.sql("1 = 1"))
+                return
+            }
+            fragments.append(.sql("\(column) NOT IN ("))
+            appendInterpolation(list: values)
+            fragments.append(.sql(")"))
+        }
+
         /// Splices another query, keeping its binds.
         public mutating func appendInterpolation(_ query: SQLQuery) {
             fragments.append(contentsOf: query.fragments)
@@ -70,6 +82,16 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
     public static func + (lhs: SQLQuery, rhs: SQLQuery) -> SQLQuery {
         var result = lhs
         result.fragments.append(contentsOf: rhs.fragments)
+        return result
+    }
+
+    /// `parts` separated by `separator`: the rows of a multi-row `VALUES`, for instance.
+    public static func joined(_ parts: [SQLQuery], separator: String = ", ") -> SQLQuery {
+        var result = SQLQuery(unsafeSQL: "")
+        for (index, part) in parts.enumerated() {
+            if index > 0 { result.fragments.append(.sql(separator)) }
+            result.fragments.append(contentsOf: part.fragments)
+        }
         return result
     }
 

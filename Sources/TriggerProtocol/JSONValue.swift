@@ -38,15 +38,12 @@ public indirect enum JSONValue: Sendable, Hashable {
 
     /// Parses JSON text. Throws `JSONValue.ParseError` for anything that is not one JSON document.
     public static func parse(_ data: Data) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw ParseError(description: "\(error)")
-        }
+        try data.withUnsafeBytes { try JSONText.parse($0) }
     }
 
     public static func parse(_ text: String) throws -> JSONValue {
-        try parse(Data(text.utf8))
+        var text = text
+        return try text.withUTF8 { try JSONText.parse(UnsafeRawBufferPointer($0)) }
     }
 
     public struct ParseError: Error, Sendable, CustomStringConvertible {
@@ -55,14 +52,10 @@ public indirect enum JSONValue: Sendable, Hashable {
 
     /// Compact JSON with sorted keys: the same value always gives the same bytes.
     public func jsonString() -> String {
-        String(decoding: try! JSONValue.encoder.encode(self), as: UTF8.self)
+        var out: [UInt8] = []
+        JSONText.write(self, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 extension JSONValue: Codable {

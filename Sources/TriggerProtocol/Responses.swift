@@ -173,11 +173,8 @@ public struct ErrorWithStack: Sendable, Hashable, Encodable, WireDecodable {
 
 extension Encodable {
     /// Compact JSON with sorted keys: what trigger.dev would store for this parsed value.
-    public func canonicalJSON() -> String {
-        String(decoding: try! JSONValue.encoder.encode(self), as: UTF8.self)
-    }
+    public func canonicalJSON() -> String { jsonValue().jsonString() }
 
-    public func jsonValue() -> JSONValue {
-        try! JSONDecoder().decode(JSONValue.self, from: JSONValue.encoder.encode(self))
-    }
+    /// This value as JSON (the encoder cannot fail: it has no unrepresentable values to reject).
+    public func jsonValue() -> JSONValue { try! JSONValueEncoder.encode(self) }
 }

@@ -48,11 +48,17 @@ import TriggerProtocol
             #expect(index.stats == ["jobs": 10, "sources": 1, "dynamicTriggers": 1, "dynamicSchedules": 1, "disabledJobs": 0])
             let fanOut = try await stack.queue.jobs()
             #expect(fanOut.allSatisfy { $0.queueName == queueName && $0.maxAttempts == 3 })
-            #expect(fanOut.map(\.taskIdentifier) == Array(repeating: "registerJob", count: 10)
-                    + ["registerSource", "registerDynamicTrigger", "registerDynamicSchedule", "finishRegistration"])
-            let firstJob = try JSONValue.parse(fanOut[0].payload)
-            #expect(firstJob["endpointId"]?.stringValue == endpointId.uuidString.lowercased() && firstJob["job"]?["id"] == "event-1")
-            #expect(firstJob["job"]?["internal"] == false, "stored payloads are the parsed, defaulted values")
+            #expect(fanOut.map(\.taskIdentifier) == ["registerJob", "registerSource", "registerDynamicTrigger", "registerDynamicSchedule", "finishRegistration"],
+                    "the jobs go in one set-based batch")
+            let jobBatch = try JSONValue.parse(fanOut[0].payload)
+            #expect(jobBatch["endpointId"]?.stringValue == endpointId.uuidString.lowercased())
+            guard case .array(let batched)? = jobBatch["jobs"] else { Issue.record("no jobs in \(jobBatch)"); return }
+            #expect(batched.map { $0["id"]?.stringValue ?? "" } == ["event-1", "user-created", "scheduled-interval", "scheduled-cron",
+                                                                   "register-dynamic-trigger-github-issue-opened", "user-on-issue-opened", "use-dynamic-interval",
+                                                                   "github-on-issue-opened", "github.repo-http-triggerdotdevempty-github", "on-missing-connection"],
+                    "in the endpoint's order")
+            #expect(batched[0]["internal"] == false, "stored payloads are the parsed, defaulted values")
+            #expect(try JSONValue.parse(fanOut[1].payload)["source"]?["key"] != nil, "other items keep trigger.dev's one-item payload")
 
             let status = try await client.call(.get, "/api/v1/endpointindex/\(indexId.uuidString.lowercased())", key: env.apiKey)
             #expect(status.json["status"] == "SUCCESS" && status.json["stats"]?["jobs"] == 10)
@@ -141,11 +147,12 @@ import TriggerProtocol
             let endpoint = SwitchableEndpoint()
             let server = try await TestHTTPServer.start { await endpoint.reply($0, apiKey: env.apiKey) }
             defer { Task { await server.stop() } }
-            func job(_ id: String, _ version: String, enabled: Bool = true, cron: String? = nil) -> JSONValue {
+            func job(_ id: String, _ version: String, enabled: Bool = true, cron: String? = nil, examples: [String] = []) -> JSONValue {
                 let trigger: JSONValue = cron.map { ["type": "scheduled", "schedule": ["type": "cron", "options": ["cron": .string($0)]]] }
                     ?? ["type": "static", "title": "e", "rule": ["event": "e", "source": "trigger.dev", "payload": [:]]]
                 return ["id": .string(id), "name": .string(id), "version": .string(version),
-                        "event": ["name": "e", "title": "E", "source": "trigger.dev", "icon": "custom-event"],
+                        "event": ["name": "e", "title": "E", "source": "trigger.dev", "icon": "custom-event",
+                                  "examples": .array(examples.map { ["id": .string($0), "name": .string($0), "payload": ["n": 1]] })],
                         "trigger": trigger, "integrations": [:], "startPosition": "latest", "enabled": .bool(enabled), "preprocessRuns": false]
             }
             func index(_ jobs: [JSONValue]) -> JSONValue { ["jobs": .array(jobs), "sources": [], "dynamicTriggers": [], "dynamicSchedules": []] }
@@ -204,6 +211,66 @@ import TriggerProtocol
             await endpoint.serve(index([job("a", "10.0.0"), job("b", "1.0.0"), job("c", "1.0.0"), job("d", "1.0.0", cron: "0 9 * * MON-FRI")]))
             _ = try await reindex()
             for slug in ["b", "c", "d"] { #expect(try await status(slug) == ["1.0.0": "ACTIVE"], "\(slug)") }
+
+            // One index declaring a slug twice registers both versions, in order; examples follow the declaration.
+            await endpoint.serve(index([job("a", "10.0.0", examples: ["x", "y"]), job("e", "1.0.0"), job("e", "2.0.0", examples: ["z"])]))
+            let twice = try await reindex()
+            #expect(try await stack.endpoints.registrationSummary(indexId: twice.id).failed == 0)
+            #expect(try await status("e") == ["1.0.0": "ACTIVE", "2.0.0": "ACTIVE"])
+            #expect(try await latest("e") == "2.0.0")
+            #expect(try await dispatcherVersion("e") == "2.0.0")
+            #expect(try await stack.count("event_examples") == 3)
+            await endpoint.serve(index([job("a", "10.0.0", examples: ["y"]), job("e", "2.0.0")]))
+            _ = try await reindex()
+            let examples = try await stack.database.query("SELECT slug FROM event_examples").map { try $0.decode("slug", as: String.self) }
+            #expect(examples == ["y"], "removed examples are deleted, also when a job has none left")
+
+            // An endpoint that declares no jobs any more disables every job it had.
+            await endpoint.serve(index([]))
+            _ = try await reindex()
+            #expect(try await stack.count("job_versions", "status = 'ACTIVE'") == 0)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func aLargeEndpointRegistersInSetBasedBatches(_ backend: Backend) async throws {
+        try await TestStack.run(backend) { stack, client in
+            let env = try await stack.environment()
+            let count = EndpointTasks.jobsPerRegistration * 2 + 1
+            let endpoint = SwitchableEndpoint()
+            let server = try await TestHTTPServer.start { await endpoint.reply($0, apiKey: env.apiKey) }
+            defer { Task { await server.stop() } }
+            func job(_ n: Int) -> JSONValue {
+                let examples: JSONValue = n % 100 == 0 ? [["id": "ex", "name": "Ex"]] : []
+                let event: JSONValue = ["name": .string("e.\(n % 13)"), "title": "E", "source": "trigger.dev", "icon": "custom-event", "examples": examples]
+                let rule: JSONValue = ["event": .string("e.\(n % 13)"), "source": "trigger.dev"]
+                let trigger: JSONValue = n % 250 == 0
+                    ? ["type": "scheduled", "schedule": ["type": "interval", "options": ["seconds": 60]]]
+                    : ["type": "static", "title": "e", "rule": rule]
+                let slack: JSONValue = ["id": "slack", "metadata": ["id": "slack", "name": "Slack"], "authSource": "LOCAL"]
+                let integrations: JSONValue = n % 10 == 0 ? ["slack": slack] : [:]
+                return ["id": .string("job-\(n)"), "name": "J", "version": .string("1.0.\(n % 7)"), "event": event, "trigger": trigger,
+                        "integrations": integrations, "queue": .string("q-\(n % 3)"), "startPosition": "latest",
+                        "enabled": .bool(n % 500 != 1), "preprocessRuns": false]
+            }
+            let jobs = (0..<count).map(job)
+            await endpoint.serve(["jobs": .array(jobs), "sources": [], "dynamicTriggers": [], "dynamicSchedules": []])
+            let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+            let index = try await stack.settledIndex(try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:))), environment: env)
+            #expect(index.status == .success)
+            let summary = try await stack.endpoints.registrationSummary(indexId: index.id)
+            #expect(summary.registered == count && summary.failed == 0)
+            let disabled = (0..<count).filter { $0 % 500 == 1 }.count
+            #expect(try await stack.count("jobs") == count)
+            #expect(try await stack.count("job_versions", "status = 'ACTIVE'") == count - disabled)
+            #expect(try await stack.count("job_aliases") == count - disabled)
+            #expect(try await stack.count("event_dispatchers", "enabled = \(backend == .postgres ? "true" : "1")") == count - disabled)
+            #expect(try await stack.count("schedule_sources") == (0..<count).filter { $0 % 250 == 0 }.count)
+            #expect(try await stack.count("event_examples") == (0..<count).filter { $0 % 100 == 0 }.count)
+            #expect(try await stack.count("job_integrations") == (0..<count).filter { $0 % 10 == 0 }.count)
+            #expect(try await stack.count("integrations") == 1)
+            #expect(try await stack.count("job_queues") == 3)
+            #expect(try await stack.count("kongflow_jobs") == 0, "no task failed or is left over")
         }
     }
 

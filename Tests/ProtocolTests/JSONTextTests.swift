@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import TriggerProtocol
+
+/// The hand-written JSON parser, printer and encoder agree with Foundation's, and are as strict.
+@Suite struct JSONTextTests {
+    /// Foundation's reading of the same text (what `JSONValue.parse` was before it was hand-written).
+    static func foundation(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    @Test(arguments: [
+        #"{"a":[1,-2.5,3e2,0,-0.125,1E-3,12345678901234567890],"b":{"c":null,"d":true,"e":false},"f":"x"}"#,
+        #"  [ "\u00e9\ud83d\ude00", "tab\tnew\nline", "q\"b\\s\/", "é😀", "" ]  "#,
+        #""just a string""#, "42", "-0", "true", "null", "[]", "{}",
+    ])
+    func parsesAsFoundationDoes(_ text: String) throws {
+        #expect(try JSONValue.parse(text) == Self.foundation(text))
+        #expect(try JSONValue.parse(Data(text.utf8)) == JSONValue.parse(text))
+    }
+
+    @Test func aRepeatedKeyKeepsItsLastValueAsJavaScriptDoes() throws {
+        #expect(try JSONValue.parse(#"{"dup":1,"dup":2}"#) == ["dup": 2])
+    }
+
+    @Test(arguments: [
+        "", " ", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "+1", "NaN", "Infinity", "tru", "nul", "[1 2]", "{\"a\" 1}", "{a:1}",
+        "'x'", "\"unterminated", "\"bad \\x escape\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00 alone\"", "\"a\u{01}b\"", "[1]]", "{} {}",
+        "1e400", "[" + String(repeating: "[", count: 600) + String(repeating: "]", count: 601),
+    ])
+    func rejectsWhatIsNotOneJSONDocument(_ text: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22]] {
+            #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Data(bytes)) }
+        }
+    }
+
+    @Test func nestingUpToTheLimitIsAccepted() throws {
+        let depth = JSONText.maximumDepth
+        let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        var value = try JSONValue.parse(text)
+        var levels = 1
+        while case .array(let inner) = value, let first = inner.first { value = first; levels += 1 }
+        #expect(levels == depth)
+    }
+
+    @Test func printsCompactSortedAndParsesBack() throws {
+        let value: JSONValue = ["b": [1, 2.5, "x/y"], "a": ["z": .null, "control": "\u{01}\n\t\"\\"], "n": -3, "big": 1e21, "small": 0.000001]
+        let text = value.jsonString()
+        #expect(text == #"{"a":{"control":"\u0001\n\t\"\\","z":null},"b":[1,2.5,"x/y"],"big":1e+21,"n":-3,"small":1e-06}"#)
+        #expect(try JSONValue.parse(text) == value)
+        #expect(try Self.foundation(text) == value)
+    }
+
+    /// The encoder gives what JSONEncoder then JSONDecoder gave, for everything the protocol encodes.
+    @Test func encoderAgreesWithFoundationOnTheFixtures() throws {
+        for name in ["index-ok", "index-no-id-header"] {
+            let response = try IndexEndpointResponse.decode(try JSONValue.parse(Fixtures.body(name)))
+            let viaFoundation = try Self.foundation(String(decoding: try JSONEncoder().encode(response), as: UTF8.self))
+            #expect(response.jsonValue() == viaFoundation, "\(name)")
+            #expect(try JSONValue.parse(response.canonicalJSON()) == viaFoundation)
+        }
+        struct Numbers: Encodable {
+            let int8: Int8 = -8, uint16: UInt16 = 16, int64: Int64 = 1 << 40, float: Float = 0.5, optional: Int? = nil, list: [Int?] = [1, nil]
+        }
+        #expect(Numbers().jsonValue() == ["int8": -8, "uint16": 16, "int64": .number(Double(1 << 40)), "float": 0.5, "list": [1, .null]])
+    }
+}
