@@ -14,6 +14,11 @@ public struct EndpointClientConfiguration: Sendable {
     /// Bodies larger than this are refused (the original buffered whatever came).
     public var maximumResponseBytes = 10 * 1024 * 1024
     public var maximumRedirects = 5
+    /// Open connections to one host and port. Calls beyond it wait for a connection while their
+    /// timeout runs, so this must exceed the calls a server makes at once (worker concurrency plus
+    /// API PINGs): many endpoints often share a host, and AsyncHTTPClient's default of 8 let eight
+    /// hanging endpoints time out every other call to that host (RELIABILITY.md, endpoint faults).
+    public var maximumConnectionsPerHost = 128
     /// Refuse endpoints that resolve to loopback, private or link-local addresses. Off by default
     /// because local development endpoints live on localhost; turn it on for multi-tenant servers.
     public var refusePrivateAddresses = false
@@ -89,7 +94,8 @@ public final class EndpointClient: Sendable {
             redirectConfiguration: .disallow,
             timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
                 + configuration.connectTimeout.components.attoseconds / 1_000_000_000)))
-        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30))
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30),
+                                                 concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnectionsPerHost)
         // A refused connection is an answer ("Could not connect"), not something to retry until the deadline.
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)

@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Storage
 
 struct WorkerOptions: ParsableArguments {
-    @Option(help: "Jobs this process runs at the same time.") var concurrency = 10
+    @Option(help: "Jobs this process runs at the same time (each waiting endpoint call holds one).") var concurrency = WorkerConfiguration().concurrency
     @Option(help: "Seconds without a heartbeat after which another worker's jobs are released.") var heartbeatTimeout: Double = 60
     @Option(help: "Seconds between polls when no notification arrives.") var pollInterval: Double = 1
 

@@ -4,8 +4,10 @@ import ServiceLifecycle
 import Storage
 
 public struct WorkerConfiguration: Sendable {
-    /// Jobs run at the same time by this worker.
-    public var concurrency = 10
+    /// Jobs run at the same time by this worker. Generous because the jobs are I/O-bound: a slot is a
+    /// Swift task, and an endpoint that hangs until its timeout holds one; with a small number, a
+    /// few dead endpoints would hold up every healthy one (RELIABILITY.md, endpoint faults).
+    public var concurrency = 32
     /// Safety net for missed notifications (LISTEN/NOTIFY or in-process signals wake workers first).
     public var pollInterval: Duration = .seconds(1)
     public var heartbeatInterval: Duration = .seconds(5)

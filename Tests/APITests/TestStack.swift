@@ -42,20 +42,20 @@ struct TestStack: Sendable {
         return configuration
     }
 
-    func makeWorker() -> Worker {
+    func makeWorker(concurrency: Int) -> Worker {
         var configuration = WorkerConfiguration()
         configuration.pollInterval = .milliseconds(100)
-        configuration.concurrency = 8
+        configuration.concurrency = concurrency
         return runtime.makeWorker(configuration: configuration)
     }
 
     /// Runs `body` with a live HTTP server (and a worker unless `worker` is false).
-    static func run(_ backend: Backend, migrate: Bool = true, worker: Bool = true, hookDelay: TimeInterval = 0,
+    static func run(_ backend: Backend, migrate: Bool = true, worker: Bool = true, concurrency: Int = 8, hookDelay: TimeInterval = 0,
                     client: EndpointClientConfiguration = clientConfiguration(),
                     _ body: @escaping @Sendable (TestStack, any TestClientProtocol) async throws -> Void) async throws {
         try await TestDatabase.with(backend, migrate: migrate) { (db: any Database) async throws -> Void in
             let stack = TestStack(database: db, clientConfiguration: client, hookDelay: hookDelay)
-            let workerInstance = stack.makeWorker()
+            let workerInstance = stack.makeWorker(concurrency: concurrency)
             let workerTask = worker ? Task { try await workerInstance.run() } : nil
             do {
                 try await Application(router: APIServer.makeRouter(stack.deps)).test(.live) { client in
