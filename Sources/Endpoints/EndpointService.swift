@@ -61,7 +61,7 @@ public struct EndpointService: Sendable {
                 let endpoint = try await repository.upsert(
                     environmentId: environment.id, organizationId: environment.organization.id, projectId: environment.project.id,
                     slug: slug, url: url, now: now, in: tx)
-                let index = try await self.requestIndex(endpoint: endpoint, environmentType: environment.type.rawValue,
+                let index = try await self.requestIndex(endpoint: endpoint,
                                                         source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
                 return (endpoint, index)
             }
@@ -92,7 +92,7 @@ public struct EndpointService: Sendable {
     /// index is returned instead of adding another, so bursts (the CLI re-registers on every file
     /// save, deploy hooks fire per region) cost one INDEX_ENDPOINT call. An index that has started
     /// is not reused: changes made after it began need a fresh one.
-    func requestIndex(endpoint: Endpoint, environmentType: String, source: IndexSource, reason: String?, sourceData: JSONValue?,
+    func requestIndex(endpoint: Endpoint, source: IndexSource, reason: String?, sourceData: JSONValue?,
                       delay: TimeInterval, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
         _ = try await repository.lockEndpoint(id: endpoint.id, in: tx)
         if let pending = try await repository.pendingIndex(endpointId: endpoint.id, in: tx) {
@@ -105,7 +105,7 @@ public struct EndpointService: Sendable {
             payload: IndexEndpointPayload(id: endpoint.id.uuidString.lowercased(), indexId: index.id.uuidString.lowercased()),
             options: JobOptions(queueName: EndpointTasks.queueName(endpointId: endpoint.id),
                                 runAt: delay > 0 ? now.addingTimeInterval(delay) : nil,
-                                maxAttempts: EndpointTasks.indexAttempts(environmentType: environmentType)),
+                                maxAttempts: EndpointTasks.indexAttempts),
             in: tx)
         return index
     }
@@ -118,7 +118,7 @@ public struct EndpointService: Sendable {
             guard let endpoint = try await repository.endpoint(environmentId: environment.id, slug: slug, in: tx) else {
                 throw EndpointServiceError.endpointNotFound
             }
-            return try await self.requestIndex(endpoint: endpoint, environmentType: environment.type.rawValue, source: source,
+            return try await self.requestIndex(endpoint: endpoint, source: source,
                                                reason: reason, sourceData: sourceData, delay: 0, now: now, in: tx)
         }
     }
@@ -147,14 +147,13 @@ public struct EndpointService: Sendable {
         let sourceData = body.flatMap { $0.isEmpty ? nil : try? JSONValue.parse($0) }
         let reason = sourceData.flatMap(VercelDeployment.reason)
         return try await database.transaction { tx in
-            guard let endpoint = try await repository.endpoint(environmentId: environmentId, slug: slug, in: tx),
-                  let withEnvironment = try await repository.endpointWithEnvironment(id: endpoint.id, in: tx) else {
+            guard let endpoint = try await repository.endpoint(environmentId: environmentId, slug: slug, in: tx) else {
                 throw EndpointServiceError.endpointNotFound
             }
             guard APIKeys.constantTimeEquals(endpoint.indexingHookIdentifier, hookIdentifier) else {
                 throw EndpointServiceError.invalidHookIdentifier
             }
-            return try await self.requestIndex(endpoint: endpoint, environmentType: withEnvironment.environmentType, source: .hook,
+            return try await self.requestIndex(endpoint: endpoint, source: .hook,
                                                reason: reason, sourceData: sourceData, delay: self.configuration.hookDelay, now: now, in: tx)
         }
     }

@@ -8,8 +8,9 @@ import TriggerProtocol
 extension EndpointService {
     /// The `indexEndpoint` task: INDEX_ENDPOINT, then in one transaction the index becomes SUCCESS
     /// (stats, data) and the register tasks are enqueued on the endpoint's serial queue. A failed
-    /// call is recorded on the index; it goes back to PENDING while attempts remain and ends as
-    /// FAILURE on the last one, so every index reaches SUCCESS or FAILURE exactly once.
+    /// call is recorded on the index; it goes back to PENDING while the environment allows more calls
+    /// and ends as FAILURE on the last one, so every index reaches SUCCESS or FAILURE exactly once.
+    /// A database error is thrown: the queue retries it, whatever the environment.
     public func performIndex(_ payload: IndexEndpointPayload, job: Job) async throws {
         guard let indexId = UUID(uuidString: payload.indexId) else {
             throw EndpointServiceError.invalidInput("Invalid payload for task 'indexEndpoint': indexId is not a UUID")
@@ -37,7 +38,7 @@ extension EndpointService {
             result = try await client.indexEndpoint(url: target.endpoint.url, apiKey: target.apiKey)
         } catch let error as EndpointCallError {
             let failure = IndexFailure(message: error.message, raw: error.raw)
-            let last = job.attempts >= job.maxAttempts
+            let last = job.attempts >= min(job.maxAttempts, EndpointTasks.endpointCallAttempts(environmentType: target.environmentType))
             _ = try await repository.setStatus(indexId: indexId, to: last ? .failure : .pending, from: [.started],
                                                error: failure, now: now(), in: database)
             metrics.index(outcome: last ? "failure" : "retry", duration: ContinuousClock.now - started)

@@ -14,11 +14,15 @@ public enum EndpointTasks {
     /// The serial queue that orders an endpoint's indexing and registrations.
     public static func queueName(endpointId: UUID) -> String { "endpoint-\(endpointId.uuidString.lowercased())" }
 
-    /// Attempts for indexing: a developer watching the CLI wants the error now; elsewhere a
-    /// flaky deploy gets several tries (later trigger.dev: 7, and 1 in DEVELOPMENT).
-    public static func indexAttempts(environmentType: String) -> Int { environmentType == "DEVELOPMENT" ? 1 : 7 }
+    /// Calls to the endpoint an index makes before it fails: a developer watching the CLI wants the
+    /// error now; elsewhere a flaky deploy gets several tries (later trigger.dev: 7, and 1 in DEVELOPMENT).
+    public static func endpointCallAttempts(environmentType: String) -> Int { environmentType == "DEVELOPMENT" ? 1 : 7 }
 
-    public static let registrationAttempts = 3
+    /// Queue attempts of the indexing and registration tasks, in every environment. Only errors that
+    /// retrying can fix use them up (the database going away, a crash); with exponential backoff, 7
+    /// attempts ride out about ten minutes of database outage (RELIABILITY.md).
+    public static let indexAttempts = 7
+    public static let registrationAttempts = 7
 
     /// Jobs per `registerJob` task that indexing enqueues.
     public static let jobsPerRegistration = 500

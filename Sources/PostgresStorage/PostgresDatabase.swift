@@ -12,6 +12,7 @@ public final class PostgresDatabase: Database, Sendable {
     let client: PostgresClient
     let configuration: PostgresClient.Configuration
     let leaseTimeout: Duration
+    let workTimeout: Duration
     private let runTask: Task<Void, Never>
     private let logger: Logger
     private let listeners: PostgresListeners
@@ -19,6 +20,8 @@ public final class PostgresDatabase: Database, Sendable {
     public struct Options: Sendable {
         public var maximumConnections: Int = 20
         public var connectTimeout: Duration = .seconds(5)
+        /// How long one leased use of a connection (a statement or a whole transaction) may take.
+        public var workTimeout: Duration = .seconds(60)
         public init() {}
     }
 
@@ -42,12 +45,14 @@ public final class PostgresDatabase: Database, Sendable {
         } catch {
             throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresDatabase.describe(error))")
         }
-        return PostgresDatabase(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout, logger: logger)
+        return PostgresDatabase(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout,
+                                workTimeout: options.workTimeout, logger: logger)
     }
 
-    init(configuration: PostgresClient.Configuration, displayName: String, leaseTimeout: Duration, logger: Logger) {
+    init(configuration: PostgresClient.Configuration, displayName: String, leaseTimeout: Duration, workTimeout: Duration, logger: Logger) {
         self.configuration = configuration
         self.leaseTimeout = leaseTimeout
+        self.workTimeout = workTimeout
         self.displayName = displayName
         self.logger = logger
         // The pool logs every failed reconnect at info; keep that out of normal logs.
@@ -68,49 +73,64 @@ public final class PostgresDatabase: Database, Sendable {
     }
 
     /// Leases a pooled connection for `body`, or fails with `.unavailable` when none can be had
-    /// within the connect timeout. The pool itself waits for a connection as long as it takes; while
-    /// the server is down that would turn every API request into a hang instead of a 503.
+    /// within the connect timeout: the pool itself waits for a connection as long as it takes, which
+    /// while the server is down would turn every API request into a hang instead of a 503.
+    ///
+    /// `body` gets `workTimeout` once leased. A statement in flight when PostgreSQL went down was
+    /// seen to never complete (postgres-nio 1.33, `pg_ctl stop -m fast` mid-transaction; RELIABILITY.md),
+    /// which left a worker slot and its serial queue stuck for good. So the caller is answered at the
+    /// deadline without waiting for `body`, whose connection is closed to fail whatever is stuck on it.
     func withLease<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let leased = LeaseFlag()
-        let timeout = leaseTimeout
+        let lease = Lease<T>()
         let client = self.client
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await client.withConnection { connection in
-                    leased.set()
-                    return try await body(connection)
+        let (leaseTimeout, workTimeout) = (self.leaseTimeout, self.workTimeout)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                lease.begin(continuation)
+                let work = Task {
+                    do {
+                        let value = try await client.withConnection { connection in
+                            lease.leased(connection)
+                            return try await body(connection)
+                        }
+                        lease.finish(.success(value))
+                    } catch {
+                        lease.finish(.failure(error))
+                    }
                 }
+                let timer = Task {
+                    try await Task.sleep(for: leaseTimeout)
+                    guard let connection = lease.connection else {
+                        if lease.finish(.failure(StorageError.unavailable("PostgreSQL: no connection could be made within \(leaseTimeout)"))) { work.cancel() }
+                        return
+                    }
+                    try await Task.sleep(for: workTimeout)
+                    if lease.finish(.failure(StorageError.unavailable("PostgreSQL did not answer within \(workTimeout); the connection was closed"))) {
+                        work.cancel()
+                        Task { try? await connection.close() }
+                    }
+                }
+                lease.tasks(work: work, timer: timer)
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                if leased.isSet { return nil }
-                throw StorageError.unavailable("PostgreSQL: no connection could be made within \(timeout)")
-            }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let value = result { return value }
-            }
-            throw CancellationError()
+        } onCancel: {
+            lease.cancel()
         }
     }
 
     @discardableResult
-    public func transaction<T: Sendable>(_ body: @Sendable (any Transaction) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any Transaction) async throws -> T) async throws -> T {
         let logger = self.logger
-        // The lease runs in a child task; it finishes before this returns, so `body` does not escape.
-        return try await withoutActuallyEscaping(body) { body in
-            try await withLease { connection in
-                try await Self.run("BEGIN", on: connection, logger: logger)
-                let tx = PostgresTransaction(connection: connection, logger: logger)
-                do {
-                    let result = try await body(tx)
-                    try await Self.run("COMMIT", on: connection, logger: logger)
-                    return result
-                } catch {
-                    // A failed ROLLBACK means the connection is broken; the pool discards it.
-                    _ = try? await Self.run("ROLLBACK", on: connection, logger: logger)
-                    throw error
-                }
+        return try await withLease { connection in
+            try await Self.run("BEGIN", on: connection, logger: logger)
+            let tx = PostgresTransaction(connection: connection, logger: logger)
+            do {
+                let result = try await body(tx)
+                try await Self.run("COMMIT", on: connection, logger: logger)
+                return result
+            } catch {
+                // A failed ROLLBACK means the connection is broken; the pool discards it.
+                _ = try? await Self.run("ROLLBACK", on: connection, logger: logger)
+                throw error
             }
         }
     }
@@ -230,11 +250,53 @@ final class PostgresTransaction: Transaction, @unchecked Sendable {
     }
 }
 
-final class LeaseFlag: @unchecked Sendable {
+/// The state of one `withLease` call: its caller is answered exactly once, by the work or by the timer.
+final class Lease<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var result: Result<T, any Error>?
+    private var cancelled = false
+    private var work: Task<Void, Never>?
+    private var timer: Task<Void, any Error>?
+    private var _connection: PostgresConnection?
+
+    var connection: PostgresConnection? { lock.withLock { _connection } }
+
+    func begin(_ continuation: CheckedContinuation<T, any Error>) { lock.withLock { self.continuation = continuation } }
+    func leased(_ connection: PostgresConnection) { lock.withLock { _connection = connection } }
+
+    func tasks(work: Task<Void, Never>, timer: Task<Void, any Error>) {
+        let (done, cancelled) = lock.withLock {
+            self.work = work
+            self.timer = timer
+            return (result != nil, self.cancelled)
+        }
+        if done { timer.cancel() }
+        if cancelled { work.cancel() }
+    }
+
+    /// Answers the caller unless it was answered already; true if this call did.
+    @discardableResult
+    func finish(_ outcome: Result<T, any Error>) -> Bool {
+        let (continuation, timer) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, any Error>?) in
+            guard result == nil else { return (nil, nil) }
+            result = outcome
+            defer { self.continuation = nil }
+            return (self.continuation, self.timer)
+        }
+        guard let continuation else { return false }
+        timer?.cancel()
+        continuation.resume(with: outcome)
+        return true
+    }
+
+    func cancel() {
+        let work = lock.withLock { () -> Task<Void, Never>? in
+            cancelled = true
+            return self.work
+        }
+        work?.cancel()
+    }
 }
 
 /// JSON text bound as `jsonb` (binary format: version byte 1, then the UTF-8 text).

@@ -65,7 +65,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     }
 
     @discardableResult
-    public func transaction<T: Sendable>(_ body: @Sendable (any Transaction) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any Transaction) async throws -> T) async throws -> T {
         await lock.lock()
         let tx = SQLiteTransaction(database: self)
         do {

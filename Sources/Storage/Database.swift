@@ -29,7 +29,7 @@ public protocol Notifier: Sendable {
 public protocol Database: SQLExecutor, Notifier {
     /// Runs `body` in one transaction: commits when it returns, rolls back when it throws.
     @discardableResult
-    func transaction<T: Sendable>(_ body: @Sendable (any Transaction) async throws -> T) async throws -> T
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any Transaction) async throws -> T) async throws -> T
     /// A cheap round trip, for readiness checks.
     func ping() async throws
     /// Where the data lives, with any password removed; safe to log.

@@ -36,7 +36,7 @@ import TriggerProtocol
             // One transaction wrote the endpoint, the PENDING index and the indexing job.
             let queued = try await stack.queue.jobs()
             #expect(queued.map(\.taskIdentifier) == [EndpointTasks.indexEndpoint] && queued[0].queueName == queueName)
-            #expect(queued[0].maxAttempts == 1, "DEVELOPMENT environments index once")
+            #expect(queued[0].maxAttempts == EndpointTasks.indexAttempts, "database errors are retried in every environment")
 
             // Run the indexing job by hand to see what it enqueues, before any registration runs.
             let claimed = try await stack.queue.claim(workerId: "test", limit: 1)
@@ -47,7 +47,7 @@ import TriggerProtocol
             #expect(index.status == .success && index.source == .internal)
             #expect(index.stats == ["jobs": 10, "sources": 1, "dynamicTriggers": 1, "dynamicSchedules": 1, "disabledJobs": 0])
             let fanOut = try await stack.queue.jobs()
-            #expect(fanOut.allSatisfy { $0.queueName == queueName && $0.maxAttempts == 3 })
+            #expect(fanOut.allSatisfy { $0.queueName == queueName && $0.maxAttempts == EndpointTasks.registrationAttempts })
             #expect(fanOut.map(\.taskIdentifier) == ["registerJob", "registerSource", "registerDynamicTrigger", "registerDynamicSchedule", "finishRegistration"],
                     "the jobs go in one set-based batch")
             let jobBatch = try JSONValue.parse(fanOut[0].payload)

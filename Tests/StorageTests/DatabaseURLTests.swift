@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import PostgresStorage
 import StorageDrivers
 import Testing
 import TestSupport
@@ -56,5 +57,29 @@ import TestSupport
             guard case .unavailable(let message) = error else { Issue.record("got \(error)"); return }
             #expect(message.contains(blocker.path))
         }
+    }
+}
+
+/// A leased connection that stops answering fails its caller at the work deadline, and the
+/// database stays usable (PostgreSQL; RELIABILITY.md, restart under load).
+@Suite struct PostgresWorkDeadlineTests {
+    @Test(.enabled(if: Backend.available.contains(.postgres)))
+    func aStatementThatDoesNotAnswerFailsAtTheDeadline() async throws {
+        var options = PostgresDatabase.Options()
+        options.workTimeout = .milliseconds(500)
+        let db = try await PostgresDatabase.connect(url: try PostgresURL(try await TestDatabase.freshURL(.postgres)), options: options)
+        defer { Task { await db.close() } }
+        let start = ContinuousClock.now
+        do {
+            try await db.transaction { tx in
+                try await tx.query("SELECT pg_sleep(30)")
+            }
+            Issue.record("pg_sleep(30) returned within a 0.5 s deadline")
+        } catch let error as StorageError {
+            guard case .unavailable(let message) = error else { Issue.record("got \(error)"); return }
+            #expect(message == "PostgreSQL did not answer within 0.5 seconds; the connection was closed")
+        }
+        #expect(ContinuousClock.now - start < .seconds(10), "answered at the deadline, not when the statement ended")
+        #expect(try await db.queryFirst("SELECT 41 + 1 AS n")?.decode("n", as: Int.self) == 42)
     }
 }
