@@ -17,4 +17,8 @@ status=${PIPESTATUS[0]}
 if [ "$status" = "0" ] && [ -z "${KONGFLOW_SKIP_COVERAGE:-}" ]; then
   scripts/coverage.sh || true
 fi
+# PostgreSQL stopped and restarted under a running server: real processes, its own PostgreSQL.
+if [ "$status" = "0" ] && [ -z "${KONGFLOW_SKIP_RELIABILITY:-}" ]; then
+  KONGFLOW="$(swift build --show-bin-path)/kongflow" scripts/reliability/postgres-restart.sh || status=$?
+fi
 exit "$status"

@@ -35,11 +35,14 @@ public enum APIServer {
         let router = Router()
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
         router.add(middleware: JSONErrorMiddleware())
+        let methods = MethodNotAllowedMiddleware()
+        router.add(middleware: methods)
         HealthRoutes(deps: deps).register(on: router)
         WhoAmIRoutes(deps: deps).register(on: router)
         EndpointRoutes(deps: deps).register(on: router)
         JobRoutes(deps: deps).register(on: router)
         MetaRoutes(deps: deps).register(on: router)
+        methods.routes.set(router.routes.map { (method: $0.method, path: "\($0.path)") })
         return router
     }
 
@@ -110,4 +113,44 @@ struct WhoAmIRoutes {
 extension UUID {
     /// Ids go over the wire in lowercase, as PostgreSQL prints them.
     public var lowercasedString: String { uuidString.lowercased() }
+}
+
+/// A known path asked with a method it does not have is 405 with `Allow` (RFC 9110), not the 404 the
+/// router alone gives. The route table is filled once the routes are registered.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    final class Routes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var routes: [(method: HTTPRequest.Method, segments: [Substring])] = []
+
+        func set(_ routes: [(method: HTTPRequest.Method, path: String)]) {
+            let parsed = routes.map { (method: $0.method, segments: $0.path.split(separator: "/")) }
+            lock.withLock { self.routes = parsed }
+        }
+
+        /// The methods of every route whose template matches `path`.
+        func methods(for path: String) -> Set<HTTPRequest.Method> {
+            let segments = path.split(separator: "/")
+            let routes = lock.withLock { self.routes }
+            return Set(routes.filter { route in
+                route.segments.count == segments.count && zip(route.segments, segments).allSatisfy { template, actual in
+                    template.hasPrefix(":") || template.hasPrefix("{") || template == actual
+                }
+            }.map(\.method))
+        }
+    }
+
+    let routes = Routes()
+
+    func handle(_ request: Request, context: BasicRequestContext,
+                next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes.methods(for: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method) else { throw error }
+            var response = try JSONResponse.encode(["error": ErrorMapping.defaultMessage(.methodNotAllowed)], status: .methodNotAllowed)
+            response.headers[.allow] = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+            return response
+        }
+    }
 }

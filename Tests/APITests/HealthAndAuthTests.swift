@@ -8,6 +8,23 @@ import Testing
 import TestSupport
 
 @Suite struct HealthAndAuthTests {
+    @Test(arguments: [Backend.sqlite])
+    func aKnownPathWithAnotherMethodIs405WithAllow(_ backend: Backend) async throws {
+        try await TestStack.run(backend, worker: false) { _, client in
+            for (method, path, allow) in [(HTTPRequest.Method.trace, "/api/v1/endpoints", "GET, POST"), (.put, "/api/v1/endpoints/some-slug", "DELETE, GET"),
+                                          (.delete, "/healthz", "GET"), (.patch, "/api/v1/endpoints/e/index", "POST")] {
+                let response = try await client.call(method, path)
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                #expect(response.json == ["error": "Method Not Allowed"])
+            }
+            let unknown = try await client.call(.get, "/api/v1/nothing-here")
+            #expect(unknown.status == .notFound && unknown.json == ["error": "Not found"])
+            let unauthenticated = try await client.call(.get, "/api/v1/endpoints/some-slug")
+            #expect(unauthenticated.status == .unauthorized, "a route's own method still reaches it")
+        }
+    }
+
     @Test(arguments: Backend.available)
     func healthReadinessAndWhoAmI(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in

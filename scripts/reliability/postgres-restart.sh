@@ -14,6 +14,7 @@ if [ -z "${KONGFLOW:-}" ]; then
 fi
 WORK="$PG_DIR/restart"
 mkdir -p "$WORK"
+export LLVM_PROFILE_FILE="$WORK/kongflow-%p.profraw" # a coverage build would otherwise write into the checkout
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
