@@ -78,7 +78,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Registration: persists what an endpoint declares (jobs, versions, sources, triggers, schedules).
         .target(name: "Registration", dependencies: [
-            "Storage", "Queue", "Endpoints", "TriggerProtocol",
+            "Storage", "Queue", "Endpoints", "Tenancy", "TriggerProtocol",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Hummingbird routes, auth, error mapping.

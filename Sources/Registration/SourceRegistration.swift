@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import Tenancy
 import TriggerProtocol
 
 extension RegistrationService {
@@ -30,7 +31,7 @@ extension RegistrationService {
             """)!.decode("id")
         if source.channel == .http {
             var rng = SystemRandomNumberGenerator()
-            let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+            let secret = APIKeys.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
             try await tx.query("""
                 INSERT INTO secret_store (key, value, created_at, updated_at)
                 VALUES (\(secretKey), \(Self.json(JSONValue.object(["secret": .string(secret)]))), \(now), \(now))

@@ -28,6 +28,7 @@ import TestSupport
         #expect(await first.terminate(signal: SIGKILL) == SIGKILL)
         let registeredAtKill = try await count("SELECT COUNT(*) AS n FROM job_versions")
         #expect(registeredAtKill < 1000, "the kill landed mid-registration")
+        let committedAtKill = Set(try await db.query("SELECT id FROM job_versions").map { try $0.decode("id", as: UUID.self) })
 
         let second = try KongflowProcess.start(serveArguments)
         _ = try await second.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)
@@ -36,6 +37,8 @@ import TestSupport
         })
         #expect(try await count("SELECT COUNT(*) AS n FROM jobs") == 1000)
         #expect(try await count("SELECT COUNT(*) AS n FROM job_versions") == 1000)
+        let afterRestart = Set(try await db.query("SELECT id FROM job_versions").map { try $0.decode("id", as: UUID.self) })
+        #expect(committedAtKill.isSubset(of: afterRestart), "what was committed before the kill survived it, unchanged")
         #expect(try await count("SELECT COUNT(*) AS n FROM job_aliases") == 1000)
         #expect(try await count("SELECT COUNT(*) AS n FROM endpoint_index_registrations WHERE status = 'REGISTERED'") == 1003)
         #expect(try await count("SELECT COUNT(*) AS n FROM endpoint_indexes WHERE status NOT IN ('SUCCESS', 'FAILURE')") == 0)

@@ -82,6 +82,7 @@ import TestSupport
         #expect(!APIKeys.constantTimeEquals("abc", "abcd"))
         #expect(!APIKeys.constantTimeEquals("", "a"))
         #expect(APIKeys.digest("tr_dev_x") == APIKeys.digest("tr_dev_x") && APIKeys.digest("tr_dev_x").count == 64)
+        #expect(APIKeys.digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "SHA-256, lower-case hex")
         #expect(TenancyRepository.slugify("  My  App! v2.0 ") == "-my-app-v2.0-")
         #expect(EnvironmentType(argument: "prod") == .production && EnvironmentType(argument: "Staging") == .staging)
         #expect(EnvironmentType(argument: "qa") == nil)
