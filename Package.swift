@@ -127,6 +127,7 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: [
             "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowCLI",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),
         .testTarget(name: "QueueTests", dependencies: [
             "Queue", "Storage", "TestSupport",
