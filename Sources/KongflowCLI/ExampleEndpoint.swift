@@ -15,6 +15,7 @@ struct ExampleEndpointCommand: AsyncParsableCommand {
     @Option(help: "The API key the endpoint accepts (env: KONGFLOW_API_KEY).") var apiKey: String?
     @Option(help: "The TriggerClient id.") var id = "my-endpoint"
     @Option(help: "Extra generated event jobs to declare (for load tests).") var extraJobs = 0
+    @Option(help: "Seconds to wait before answering INDEX_ENDPOINT, like a slow app (for crash tests).") var indexDelay: Double = 0
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -22,11 +23,14 @@ struct ExampleEndpointCommand: AsyncParsableCommand {
             throw ValidationError("An API key is required: --api-key or KONGFLOW_API_KEY")
         }
         let logger = try logging.makeLogger("kongflow.example-endpoint")
+        guard indexDelay >= 0 else { throw ValidationError("--index-delay must not be negative") }
         let responder = ExampleEndpoint(apiKey: key, id: id, index: ExampleEndpoint.index(clientId: id, extraJobs: extraJobs))
+        let delay = Duration.milliseconds(Int64(indexDelay * 1000))
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
+                if headers["x-trigger-action"] == "INDEX_ENDPOINT", delay > .zero { try await Task.sleep(for: delay) }
                 let (status, body) = responder.respond(method: request.method.rawValue, headers: headers)
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: body)))
