@@ -66,13 +66,20 @@ struct QueueBench: AsyncParsableCommand {
             try await db.query("DELETE FROM kongflow_jobs")
             try await db.query("DELETE FROM kongflow_job_queues")
 
-            // 1. Single enqueues, one transaction each.
+            // 1. Single enqueues, each committed on its own (graphile's add_job; pgqueuer's enqueue),
+            //    and the same inside a caller's transaction (BEGIN, insert, COMMIT).
             var start = ContinuousClock.now
+            for n in 0..<singles {
+                try await queue.enqueue("probe.noop", payload: ["n": n])
+            }
+            let singleRate = Double(singles) / seconds(ContinuousClock.now - start)
+            start = ContinuousClock.now
             for n in 0..<singles {
                 try await db.transaction { tx in try await queue.enqueue("probe.noop", payload: ["n": n], in: tx) }
             }
-            let singleRate = Double(singles) / seconds(ContinuousClock.now - start)
+            let singleInTransactionRate = Double(singles) / seconds(ContinuousClock.now - start)
             try await db.query("DELETE FROM kongflow_jobs")
+            try await db.query("DELETE FROM kongflow_job_queues")
 
             // 2. Batch enqueue: `jobs` jobs, 1,000 per transaction through the bulk API (graphile's add_jobs).
             start = ContinuousClock.now
@@ -108,16 +115,21 @@ struct QueueBench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(300))
             var latencies: [Double] = []
             var afterCommit: [Double] = []
+            var inTransaction: [Double] = []
             for _ in 0..<samples {
                 let enqueued = ContinuousClock.now
-                let id = try await db.transaction { tx in try await queue.enqueue("probe.latency", payload: ["x": 1], in: tx) }
+                let id = try await queue.enqueue("probe.latency", payload: ["x": 1])
                 let committed = ContinuousClock.now
                 let started = await starts.wait(for: id)
                 latencies.append(seconds(started - enqueued) * 1000)
                 afterCommit.append(seconds(started - committed) * 1000)
+                let enqueuedInTransaction = ContinuousClock.now
+                let idInTransaction = try await db.transaction { tx in try await queue.enqueue("probe.latency", payload: ["x": 1], in: tx) }
+                inTransaction.append(seconds(await starts.wait(for: idInTransaction) - enqueuedInTransaction) * 1000)
                 try await Task.sleep(for: .milliseconds(5))
             }
             afterCommit.sort()
+            inTransaction.sort()
             latencyWorker.shutdown()
             try await latencyTask.value
             latencies.sort()
@@ -128,6 +140,8 @@ struct QueueBench: AsyncParsableCommand {
                 "latency_p50_ms": latencies[latencies.count / 2],
                 "latency_p99_ms": latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))],
                 "latency_after_commit_p50_ms": afterCommit[afterCommit.count / 2],
+                "single_enqueue_in_transaction_per_s": singleInTransactionRate,
+                "latency_in_transaction_p50_ms": inTransaction[inTransaction.count / 2],
             ]
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -76,17 +76,36 @@ public struct JobQueue: Sendable {
         let insert: SQLQuery = """
             INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at)
             VALUES (\(task), \(queueName), \(payload), \(priority), \(runAt), 0, \(maxAttempts), \(resolved.jobKey), 0, \(now), \(now))
-            RETURNING id
+            RETURNING id, queue_name
             """
-        // On PostgreSQL the NOTIFY rides in the same statement: one round trip less on the path
-        // that decides enqueue-to-start latency. It is still delivered only at commit.
-        let statement: SQLQuery = tx.dialect == .postgres
-            ? "WITH inserted AS (\(insert)) SELECT id FROM inserted, (SELECT 1 FROM pg_notify(\(Self.notificationChannel), '')) AS notified"
-            : insert
-        guard let row = try await tx.queryFirst(statement) else { throw StorageError.queryFailed("insert returned no row") }
-        try await takeQueueSlot(queueName, in: tx)
-        if tx.dialect != .postgres { try await database.notify(Self.notificationChannel, payload: "", in: tx) }
+        guard tx.dialect == .postgres else {
+            guard let row = try await tx.queryFirst(insert) else { throw StorageError.queryFailed("insert returned no row") }
+            try await takeQueueSlot(queueName, in: tx)
+            try await database.notify(Self.notificationChannel, payload: "", in: tx)
+            return try row.decode("id")
+        }
+        // On PostgreSQL the queue slot and the NOTIFY ride in the same statement: one round trip on
+        // the path that decides enqueue-to-start latency. The NOTIFY is still delivered only at commit.
+        guard let row = try await tx.queryFirst("""
+            WITH inserted AS (\(insert)),
+                 slot AS (INSERT INTO kongflow_job_queues (queue_name, job_count)
+                          SELECT queue_name, 1 FROM inserted WHERE queue_name IS NOT NULL
+                          ON CONFLICT (queue_name) DO UPDATE SET job_count = kongflow_job_queues.job_count + 1)
+            SELECT id FROM inserted, (SELECT 1 FROM pg_notify(\(Self.notificationChannel), '')) AS notified
+            """) else { throw StorageError.queryFailed("insert returned no row") }
         return try row.decode("id")
+    }
+
+    /// Adds a job on its own, committed when this returns (graphile's `add_job`). Without a job key
+    /// it is a single autocommit statement on PostgreSQL; use the transactional form to make a job
+    /// depend on other writes.
+    @discardableResult
+    public func enqueue<P: Encodable & Sendable>(_ task: String, payload: P, options: JobOptions = .init()) async throws -> Int64 {
+        let json = try SQLJSON(encoding: payload).text
+        guard database.dialect == .postgres, options.over(taskDefaults[task] ?? .init()).jobKey == nil else {
+            return try await database.transaction { tx in try await self.enqueue(task, payloadJSON: json, options: options, in: tx) }
+        }
+        return try await enqueue(task, payloadJSON: json, options: options, in: AutocommitStatements(database: database))
     }
 
     /// One job of a bulk enqueue.
@@ -444,4 +463,14 @@ public struct JobQueue: Sendable {
             try await releaseQueueSlot(try row.decodeIfPresent("queue_name"), in: tx)
         }
     }
+}
+
+/// Runs each statement on its own, committed at once: a stand-in for a transaction where the work
+/// is one statement anyway (PostgreSQL enqueue without a job key).
+struct AutocommitStatements: Transaction {
+    let database: any Database
+    var dialect: SQLDialect { database.dialect }
+
+    @discardableResult
+    func query(_ query: SQLQuery) async throws -> [SQLRow] { try await database.query(query) }
 }

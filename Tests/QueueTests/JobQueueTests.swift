@@ -15,6 +15,26 @@ import TestSupport
     }
 
     @Test(arguments: Backend.available)
+    func standaloneEnqueueCommitsAtOnceAndKeepsTheQueueBookkeeping(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db)
+            let a = try await queue.enqueue("t", payload: Payload(n: 1), options: JobOptions(queueName: "serial"))
+            let b = try await queue.enqueue("t", payload: Payload(n: 2), options: JobOptions(queueName: "serial"))
+            let keyed = try await queue.enqueue("t", payload: Payload(n: 3), options: JobOptions(jobKey: "k"))
+            let again = try await queue.enqueue("t", payload: Payload(n: 4), options: JobOptions(jobKey: "k"))
+            #expect(keyed == again, "a job key still replaces")
+            let count = try await db.queryFirst("SELECT job_count FROM kongflow_job_queues WHERE queue_name = 'serial'")
+            #expect(try count?.decode("job_count", as: Int.self) == 2)
+            let first = try await queue.claim(workerId: "w", limit: 10)
+            #expect(Set(first.map(\.id)) == [a, keyed], "one job of the serial queue at a time")
+            let replaced = try #require(first.first { $0.id == keyed })
+            #expect(try JSONDecoder().decode(Payload.self, from: Data(replaced.payload.utf8)) == Payload(n: 4))
+            try await queue.finish(workerId: "w", completed: first, failed: [])
+            #expect(try await queue.claim(workerId: "w", limit: 10).map(\.id) == [b])
+        }
+    }
+
+    @Test(arguments: Backend.available)
     func enqueueJoinsTheCallersTransaction(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
             let queue = JobQueue(database: db)
