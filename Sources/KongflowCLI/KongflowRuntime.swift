@@ -6,6 +6,7 @@ import Logging
 import Prometheus
 import Queue
 import Registration
+import ServiceLifecycle
 import Storage
 
 /// The long-lived parts that `serve` and `worker` share, wired together once: queue, endpoint
@@ -47,5 +48,17 @@ public struct KongflowRuntime: Sendable {
 
     public func shutdown() async {
         await client.shutdown()
+    }
+
+    /// Runs `services` until SIGTERM or SIGINT, then shuts the runtime down, also when they fail.
+    func run(_ services: [any Service]) async throws {
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
     }
 }

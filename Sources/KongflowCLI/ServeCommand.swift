@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import HTTPAPI
 import Queue
-import ServiceLifecycle
 import Hummingbird
 import Logging
 import Storage
@@ -39,16 +38,7 @@ struct Serve: AsyncParsableCommand {
             let app = APIServer.makeApplication(deps, host: host, port: port) { port in
                 logger.info("listening", metadata: ["address": "http://\(host):\(port)", "database": "\(db.displayName)"])
             }
-            let group = ServiceGroup(configuration: .init(
-                services: [app, runtime.makeWorker(configuration: workerConfiguration)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            do {
-                try await group.run()
-            } catch {
-                await runtime.shutdown()
-                throw error
-            }
-            await runtime.shutdown()
+            try await runtime.run([app, runtime.makeWorker(configuration: workerConfiguration)])
         }
     }
 }

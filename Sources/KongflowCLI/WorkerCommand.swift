@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import Queue
-import ServiceLifecycle
 import Storage
 
 struct WorkerOptions: ParsableArguments {
@@ -39,16 +38,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw ValidationError("The database schema is not current; run `kongflow migrate up` (or start `kongflow serve`) first")
             }
             let runtime = KongflowRuntime(database: db, logger: logger)
-            let worker = runtime.makeWorker(configuration: workerConfiguration)
-            let group = ServiceGroup(configuration: .init(
-                services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            do {
-                try await group.run()
-            } catch {
-                await runtime.shutdown()
-                throw error
-            }
-            await runtime.shutdown()
+            try await runtime.run([runtime.makeWorker(configuration: workerConfiguration)])
         }
     }
 }

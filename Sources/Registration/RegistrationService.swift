@@ -138,10 +138,10 @@ public struct RegistrationService: RegistrationHandling {
             let error = latest[key]!
             return "(\(indexId), \(kind.rawValue), \(key), \(error == nil ? "REGISTERED" : "FAILED"), \(error), \(now))"
         }
-        for start in stride(from: 0, to: rows.count, by: rowsPerStatement) {
+        _ = try await chunked(rows) { rows in
             try await executor.query("""
                 INSERT INTO endpoint_index_registrations (index_id, kind, item_key, status, error, updated_at)
-                VALUES \(SQLQuery.joined(Array(rows[start..<min(start + rowsPerStatement, rows.count)])))
+                VALUES \(SQLQuery.joined(rows))
                 ON CONFLICT (index_id, kind, item_key) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at
                 """)
         }
