@@ -47,7 +47,7 @@ struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
         abstract: "Inspect and operate the job queue.",
-        subcommands: [List.self, Counts.self, Retry.self, Delete.self])
+        subcommands: [List.self, Counts.self, Queues.self, Retry.self, Delete.self])
 
     struct Line: Encodable {
         let id: Int64, task: String, queue: String?, state: String, attempts: Int, maxAttempts: Int
@@ -105,6 +105,25 @@ struct Jobs: AsyncParsableCommand {
                 let byName = Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
                 if json { try printJSON(byName) } else {
                     for state in JobState.allCases { print("\(state.rawValue): \(counts[state] ?? 0)") }
+                }
+            }
+        }
+    }
+
+    struct Queues: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Named queues: limit, running and waiting jobs.")
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = try logging.makeLogger("kongflow.jobs")
+            try await withDatabase(database, logger: logger) { db in
+                let queues = try await JobQueue(database: db).queues()
+                if json { try printJSON(queues) } else {
+                    for queue in queues {
+                        print("\(queue.name)  limit \(queue.concurrency)  running \(queue.running)  waiting \(queue.waiting)  dead \(queue.dead)")
+                    }
                 }
             }
         }

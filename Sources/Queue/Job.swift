@@ -16,16 +16,22 @@ public enum JobKeyMode: String, Sendable, Codable {
 /// Options for one enqueue. Unset fields fall back to the task's defaults, then to the queue's
 /// (max 25 attempts, priority 0, run now). The caller always wins over the task defaults.
 public struct JobOptions: Sendable, Equatable {
+    /// A named queue runs at most `queueConcurrency` of its jobs at once, in priority, run_at, id
+    /// order; without a name, jobs run as soon as a worker is free.
     public var queueName: String?
+    /// The named queue's limit (1 = serial). Set, it becomes the queue's limit; unset, the queue keeps
+    /// the limit it has, or 1 when new.
+    public var queueConcurrency: Int?
     public var runAt: Date?
     public var maxAttempts: Int?
     public var priority: Int?
     public var jobKey: String?
     public var jobKeyMode: JobKeyMode?
 
-    public init(queueName: String? = nil, runAt: Date? = nil, maxAttempts: Int? = nil, priority: Int? = nil,
+    public init(queueName: String? = nil, queueConcurrency: Int? = nil, runAt: Date? = nil, maxAttempts: Int? = nil, priority: Int? = nil,
                 jobKey: String? = nil, jobKeyMode: JobKeyMode? = nil) {
         self.queueName = queueName
+        self.queueConcurrency = queueConcurrency
         self.runAt = runAt
         self.maxAttempts = maxAttempts
         self.priority = priority
@@ -35,7 +41,7 @@ public struct JobOptions: Sendable, Equatable {
 
     /// `self`, with unset fields taken from `defaults`.
     public func over(_ defaults: JobOptions) -> JobOptions {
-        JobOptions(queueName: queueName ?? defaults.queueName, runAt: runAt ?? defaults.runAt,
+        JobOptions(queueName: queueName ?? defaults.queueName, queueConcurrency: queueConcurrency ?? defaults.queueConcurrency, runAt: runAt ?? defaults.runAt,
                    maxAttempts: maxAttempts ?? defaults.maxAttempts, priority: priority ?? defaults.priority,
                    jobKey: jobKey ?? defaults.jobKey, jobKeyMode: jobKeyMode ?? defaults.jobKeyMode)
     }

@@ -6,12 +6,15 @@ import TestSupport
 @Suite struct FixtureDecodingTests {
     @Test func repositoryCopyMatchesSharedFixtures() throws {
         #expect(Fixtures.names.count == 15)
-        let shared = Fixtures.sharedDirectory
-        guard FileManager.default.fileExists(atPath: shared.path) else { return }
-        for name in try FileManager.default.contentsOfDirectory(atPath: shared.path) {
-            let ours = try Data(contentsOf: Fixtures.directory.appendingPathComponent(name))
-            let theirs = try Data(contentsOf: shared.appendingPathComponent(name))
-            #expect(ours == theirs, "\(name) differs from shared/fixtures/realsdk")
+        for (ours, shared) in [(Fixtures.directory, Fixtures.sharedDirectory), (Fixtures.directory23, Fixtures.sharedDirectory23)] {
+            guard FileManager.default.fileExists(atPath: shared.path) else { continue }
+            let names = try FileManager.default.subpathsOfDirectory(atPath: shared.path).sorted()
+            #expect(try FileManager.default.subpathsOfDirectory(atPath: ours.path).sorted() == names)
+            for name in names where !name.hasSuffix("runs") {
+                let mine = try Data(contentsOf: ours.appendingPathComponent(name))
+                let theirs = try Data(contentsOf: shared.appendingPathComponent(name))
+                #expect(mine == theirs, "\(name) differs from \(shared.path)")
+            }
         }
     }
 

@@ -23,8 +23,7 @@ import TestSupport
             let keyed = try await queue.enqueue("t", payload: Payload(n: 3), options: JobOptions(jobKey: "k"))
             let again = try await queue.enqueue("t", payload: Payload(n: 4), options: JobOptions(jobKey: "k"))
             #expect(keyed == again, "a job key still replaces")
-            let count = try await db.queryFirst("SELECT job_count FROM kongflow_job_queues WHERE queue_name = 'serial'")
-            #expect(try count?.decode("job_count", as: Int.self) == 2)
+            #expect(try await queue.queues() == [QueueSummary(name: "serial", concurrency: 1, running: 0, waiting: 2, dead: 0)])
             let first = try await queue.claim(workerId: "w", limit: 10)
             #expect(Set(first.map(\.id)) == [a, keyed], "one job of the serial queue at a time")
             let replaced = try #require(first.first { $0.id == keyed })
@@ -106,10 +105,9 @@ import TestSupport
             // A failure unlocks the queue too; the failed job waits for its retry and a3 may overtake it.
             try await queue.finish(workerId: "w2", completed: [], failed: [.init(job: next[0], error: "boom")])
             #expect(try await queue.claim(workerId: "w2", limit: 10).map(\.id) == [a3])
-            let counts = try await db.queryFirst("SELECT job_count FROM kongflow_job_queues WHERE queue_name = \("a")")
-            #expect(try counts?.decode("job_count", as: Int.self) == 2)
+            #expect(try await queue.queues().first { $0.name == "a" } == QueueSummary(name: "a", concurrency: 1, running: 1, waiting: 1, dead: 0))
             try await queue.finish(workerId: "w1", completed: first.filter { $0.id != a1 }, failed: [])
-            #expect(try await db.queryFirst("SELECT * FROM kongflow_job_queues WHERE queue_name = \("b")") == nil)
+            #expect(try await queue.queues().first { $0.name == "b" } == QueueSummary(name: "b", concurrency: 1, running: 0, waiting: 0, dead: 0))
         }
     }
 
@@ -164,12 +162,12 @@ import TestSupport
             #expect(try await enqueue(queue, "t", 2, .init(queueName: "q", runAt: later, jobKey: "k")) == id)
             var job = try #require(try await queue.job(id: id))
             #expect(job.payload.contains("2") && job.runAt == later && job.revision == 1 && job.queueName == "q")
-            #expect(try await db.queryFirst("SELECT job_count FROM kongflow_job_queues WHERE queue_name = \("q")")?.decode("job_count", as: Int.self) == 1)
+            #expect(try await queue.queues().map(\.name) == ["q"])
             // preserve_run_at: keeps run_at of a job not yet attempted.
             #expect(try await enqueue(queue, "t", 3, .init(runAt: soon, jobKey: "k", jobKeyMode: .preserveRunAt)) == id)
             job = try #require(try await queue.job(id: id))
             #expect(job.payload.contains("3") && job.runAt == later && job.queueName == nil)
-            #expect(try await db.query("SELECT * FROM kongflow_job_queues").isEmpty)
+            #expect(try await queue.queues().map(\.waiting) == [0], "the job left queue q")
             // unsafe_dedupe: leaves the existing job alone.
             #expect(try await enqueue(queue, "t", 4, .init(runAt: soon, jobKey: "k", jobKeyMode: .unsafeDedupe)) == id)
             job = try #require(try await queue.job(id: id))
@@ -261,6 +259,91 @@ import TestSupport
             try await queue.delete(id: b)
             #expect(try await queue.job(id: b) == nil)
             await #expect(throws: QueueError.jobNotFound(b)) { try await queue.delete(id: b) }
+        }
+    }
+    @Test(arguments: Backend.available)
+    func namedQueuesRunUpToTheirConcurrency(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db)
+            var ids: [Int64] = []
+            for n in 0..<5 { ids.append(try await enqueue(queue, "t", n, .init(queueName: "c", queueConcurrency: 3))) }
+            let first = try await queue.claim(workerId: "w1", limit: 10)
+            #expect(first.map(\.id) == Array(ids[0..<3]), "the first three, in order")
+            #expect(try await queue.claim(workerId: "w2", limit: 10).isEmpty, "the queue is full")
+            #expect(try await queue.queues() == [QueueSummary(name: "c", concurrency: 3, running: 3, waiting: 2, dead: 0)])
+            try await queue.finish(workerId: "w1", completed: [first[0]], failed: [])
+            #expect(try await queue.claim(workerId: "w2", limit: 10).map(\.id) == [ids[3]])
+            // An enqueue without a limit keeps the queue's; one with a limit replaces it.
+            _ = try await enqueue(queue, "t", 9, .init(queueName: "c"))
+            #expect(try await queue.queues().first?.concurrency == 3)
+            _ = try await enqueue(queue, "t", 10, .init(queueName: "c", queueConcurrency: 1))
+            #expect(try await queue.queues().first?.concurrency == 1)
+            try await queue.finish(workerId: "w1", completed: Array(first[1...]), failed: [])
+            #expect(try await queue.claim(workerId: "w1", limit: 10).isEmpty, "three still exceed the new limit of one")
+            await #expect(throws: QueueError.self) { _ = try await enqueue(queue, "t", 11, .init(queueName: "c", queueConcurrency: 0)) }
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func idleQueuesAreRemovedAndComeBack(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            try await queue.registerWorker(id: "w")
+            _ = try await enqueue(queue, "t", 1, .init(queueName: "q", queueConcurrency: 2))
+            let job = try #require(try await queue.claim(workerId: "w", limit: 1).first)
+            clock.advance(by: 120)
+            try await queue.heartbeat(workerId: "w")
+            #expect(try await queue.rescueStalledJobs(heartbeatTimeout: 60).isEmpty)
+            #expect(try await queue.queues().map(\.running) == [1], "a queue with a running job stays")
+            try await queue.finish(workerId: "w", completed: [job], failed: [])
+            #expect(try await queue.queues().map(\.running) == [0])
+            #expect(try await queue.rescueStalledJobs(heartbeatTimeout: 60).isEmpty)
+            #expect(try await queue.queues().count == 1, "touched a moment ago")
+            clock.advance(by: 61)
+            try await queue.heartbeat(workerId: "w")
+            _ = try await queue.rescueStalledJobs(heartbeatTimeout: 60)
+            #expect(try await queue.queues().isEmpty, "idle for longer than the timeout")
+            _ = try await enqueue(queue, "t", 2, .init(queueName: "q"))
+            #expect(try await queue.queues() == [QueueSummary(name: "q", concurrency: 1, running: 0, waiting: 1, dead: 0)])
+        }
+    }
+
+    /// Many claimers at once on one queue of limit 4: at no moment are more than 4 of its jobs
+    /// locked, and every job is claimed exactly once.
+    @Test(arguments: Backend.available)
+    func concurrentClaimersNeverExceedTheLimit(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db)
+            let total = 120
+            try await db.transaction { tx in
+                let rows = (0..<total).map { JobQueue.NewJob(task: "t", payloadJSON: "{\"n\":\($0)}", options: .init(queueName: "c", queueConcurrency: 4)) }
+                try await queue.enqueue(rows, in: tx)
+            }
+            let claimedIds = try await withThrowingTaskGroup(of: ([Int64], Int).self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        var mine: [Int64] = [], highest = 0
+                        var idle = 0
+                        while idle < 50 {
+                            let jobs = try await queue.claim(workerId: "w\(worker)", limit: 3)
+                            if jobs.isEmpty { idle += 1; try await Task.sleep(for: .milliseconds(2)); continue }
+                            idle = 0
+                            let running: Int = try await db.queryFirst("SELECT COUNT(*) AS n FROM kongflow_jobs WHERE locked_at IS NOT NULL")!.decode("n")
+                            highest = max(highest, running)
+                            mine += jobs.map(\.id)
+                            try await queue.finish(workerId: "w\(worker)", completed: jobs, failed: [])
+                        }
+                        return (mine, highest)
+                    }
+                }
+                var all: [Int64] = [], highest = 0
+                for try await (ids, seen) in group { all += ids; highest = max(highest, seen) }
+                #expect(highest <= 4, "saw \(highest) jobs of a queue of limit 4 running")
+                return all
+            }
+            #expect(claimedIds.count == total && Set(claimedIds).count == total, "every job exactly once")
+            #expect(try await queue.queues().map(\.running) == [0])
         }
     }
 }

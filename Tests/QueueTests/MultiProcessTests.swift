@@ -6,7 +6,8 @@ import Testing
 import TestSupport
 
 /// Four real worker processes share one PostgreSQL database and drain 10,000 jobs spread over 100
-/// named queues: every job runs exactly once and no two jobs of one queue overlap.
+/// serial queues and 4 queues of limit 3: every job runs exactly once, no two jobs of a serial queue
+/// overlap, and no more than 3 of a limited queue run at once.
 @Suite struct MultiProcessTests {
     @Test(.enabled(if: Backend.available.contains(.postgres)))
     func fourProcessesDrainTenThousandJobs() async throws {
@@ -21,7 +22,10 @@ import TestSupport
         let queue = JobQueue(database: db)
         let total = 10_000
         try await db.transaction { tx in
-            let rows = (0..<total).map { n in JobQueue.NewJob(task: "probe.record", payloadJSON: "{\"n\":\(n)}", options: .init(queueName: "queue-\(n % 100)")) }
+            let rows = (0..<total).map { n in
+                let options: JobOptions = n < 8_000 ? .init(queueName: "queue-\(n % 100)") : .init(queueName: "wide-\(n % 4)", queueConcurrency: 3)
+                return JobQueue.NewJob(task: "probe.record", payloadJSON: "{\"n\":\(n)}", options: options)
+            }
             try await queue.enqueue(rows, in: tx)
         }
         let bench = KongflowProcess.binary(named: "kongflow-queue-bench")
@@ -50,11 +54,20 @@ import TestSupport
             SELECT COUNT(*) AS n FROM (
                 SELECT started_at, LAG(finished_at) OVER (PARTITION BY queue_name ORDER BY started_at) AS previous_end,
                        job_id, LAG(job_id) OVER (PARTITION BY queue_name ORDER BY started_at) AS previous_job
-                FROM probe_runs
+                FROM probe_runs WHERE queue_name LIKE 'queue-%'
             ) runs WHERE previous_end > started_at OR previous_job > job_id
             """)!
         #expect(try overlaps.decode("n", as: Int.self) == 0)
+        // For each run of a limited queue, the runs of that queue in progress when it started.
+        let widest = try await db.queryFirst("""
+            SELECT COALESCE(MAX(n), 0) AS n FROM (
+                SELECT (SELECT COUNT(*) FROM probe_runs o WHERE o.queue_name = r.queue_name
+                        AND o.started_at <= r.started_at AND o.finished_at > r.started_at) AS n
+                FROM probe_runs r WHERE r.queue_name LIKE 'wide-%'
+            ) x
+            """)!
+        #expect(try widest.decode("n", as: Int.self) <= 3)
         #expect(try await queue.jobs().isEmpty)
-        #expect(try await db.query("SELECT * FROM kongflow_job_queues").isEmpty)
+        #expect(try await queue.queues().allSatisfy { $0.running == 0 && $0.waiting == 0 })
     }
 }

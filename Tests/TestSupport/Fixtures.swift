@@ -1,7 +1,8 @@
 import Foundation
 
-/// The responses captured from the real trigger.dev v2 SDK (`Tests/Fixtures/realsdk`, a copy of
-/// `shared/fixtures/realsdk`; a test checks the copy is byte-identical when `shared/` is present).
+/// The responses captured from the real trigger.dev v2 SDK (`Tests/Fixtures/realsdk` and
+/// `realsdk-2.3`, copies of `shared/fixtures/…`; a test checks the copies are byte-identical when
+/// `shared/` is present).
 public enum Fixtures {
     public static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -11,6 +12,10 @@ public enum Fixtures {
     public static let sharedDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("shared/fixtures/realsdk")
+
+    /// The same for SDK 2.3.18 (`shared/fixtures/realsdk-2.3`).
+    public static let directory23 = directory.deletingLastPathComponent().appendingPathComponent("realsdk-2.3")
+    public static let sharedDirectory23 = sharedDirectory.deletingLastPathComponent().appendingPathComponent("realsdk-2.3")
 
     public static let names: [String] = {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

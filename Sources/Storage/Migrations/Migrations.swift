@@ -5,5 +5,6 @@ public enum Migrations {
         m0002JobQueue,
         m0003EndpointLifecycle,
         m0004Registration,
+        m0005QueueConcurrency,
     ]
 }
