@@ -26,8 +26,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
+        // JSON values, the strict parser and the one printer, Encodable → JSON, trigger.dev's dates.
+        .target(name: "JSON", swiftSettings: strict),
         // Wire types of the trigger.dev v2 protocol and zod-like validation. No I/O.
-        .target(name: "TriggerProtocol", swiftSettings: strict),
+        .target(name: "TriggerProtocol", dependencies: ["JSON"], swiftSettings: strict),
         // PING / INDEX_ENDPOINT over HTTP, with timeouts, body caps and manual redirects.
         .target(name: "EndpointClient", dependencies: [
             "TriggerProtocol",
@@ -38,6 +40,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The Database / Transaction seam, SQL values, migrations.
         .target(name: "Storage", dependencies: [
+            "JSON",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "SQLiteStorage", dependencies: [

@@ -54,21 +54,22 @@ extension EndpointService {
         // trigger.dev's order: jobs first (dynamic triggers and schedules look jobs up), then
         // sources, dynamic triggers, dynamic schedules. Disabled jobs are registered too, so that
         // registration can disable them.
-        func tasks(_ task: String, _ items: [some Encodable]) -> [JobQueue.NewJob] {
-            items.map { .init(task: task, payloadJSON: RegisterPayload.encode(task: task, endpointId: endpointId, indexId: indexId, item: $0), options: options) }
+        func tasks(_ task: String, _ items: [some Encodable]) throws -> [JobQueue.NewJob] {
+            try items.map { .init(task: task, payloadJSON: try RegisterPayload.encode(task: task, endpointId: endpointId, indexId: indexId, item: $0), options: options) }
         }
-        let batches = stride(from: 0, to: response.jobs.count, by: EndpointTasks.jobsPerRegistration).map {
-            JobQueue.NewJob(task: EndpointTasks.registerJob, payloadJSON: RegisterPayload.encode(
+        var newJobs: [JobQueue.NewJob] = try stride(from: 0, to: response.jobs.count, by: EndpointTasks.jobsPerRegistration).map {
+            JobQueue.NewJob(task: EndpointTasks.registerJob, payloadJSON: try RegisterPayload.encode(
                 jobs: Array(response.jobs[$0..<min($0 + EndpointTasks.jobsPerRegistration, response.jobs.count)]), endpointId: endpointId, indexId: indexId),
                             options: options)
         }
-        let jobs = batches
-            + tasks(EndpointTasks.registerSource, response.sources)
-            + tasks(EndpointTasks.registerDynamicTrigger, response.dynamicTriggers)
-            + tasks(EndpointTasks.registerDynamicSchedule, response.dynamicSchedules)
-            + [.init(task: EndpointTasks.finishRegistration, payloadJSON: IndexEndpointPayload(id: endpointId.uuidString.lowercased(), indexId: indexId.uuidString.lowercased()).canonicalJSON(), options: options)]
-        let stats = response.stats.jsonValue()
-        let data = response.jsonValue()
+        newJobs += try tasks(EndpointTasks.registerSource, response.sources)
+        newJobs += try tasks(EndpointTasks.registerDynamicTrigger, response.dynamicTriggers)
+        newJobs += try tasks(EndpointTasks.registerDynamicSchedule, response.dynamicSchedules)
+        newJobs.append(try .init(task: EndpointTasks.finishRegistration,
+                              payload: IndexEndpointPayload(id: endpointId.uuidString.lowercased(), indexId: indexId.uuidString.lowercased()), options: options))
+        let jobs = newJobs
+        let stats = try JSONValue(encoding: response.stats)
+        let data = try JSONValue(encoding: response)
         let now = self.now()
         let repository = self.repository
         let queue = self.queue

@@ -53,12 +53,12 @@ public struct RegisterPayload: Sendable {
         }
     }
 
-    static func encode(task: String, endpointId: UUID, indexId: UUID, item: some Encodable) -> String {
-        encode(endpointId: endpointId, indexId: indexId, field(for: task)!, item.jsonValue())
+    static func encode(task: String, endpointId: UUID, indexId: UUID, item: some Encodable) throws -> String {
+        encode(endpointId: endpointId, indexId: indexId, field(for: task)!, try JSONValue(encoding: item))
     }
 
-    static func encode(jobs: [JobMetadata], endpointId: UUID, indexId: UUID) -> String {
-        encode(endpointId: endpointId, indexId: indexId, "jobs", .array(jobs.map { $0.jsonValue() }))
+    static func encode(jobs: [JobMetadata], endpointId: UUID, indexId: UUID) throws -> String {
+        encode(endpointId: endpointId, indexId: indexId, "jobs", .array(try jobs.map { try JSONValue(encoding: $0) }))
     }
 
     private static func encode(endpointId: UUID, indexId: UUID, _ field: String, _ value: JSONValue) -> String {

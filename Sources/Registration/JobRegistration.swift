@@ -74,12 +74,12 @@ extension RegistrationService {
             """), key: "slug")
         let queueIds = try await upsertQueues(items.map(\.job.queue), owner: owner, now: now, in: tx)
 
-        let versionRows = items.map { item -> SQLQuery in
+        let versionRows = try items.map { item -> SQLQuery in
             let job = item.job
             var properties: [DisplayProperty]? = nil
             if case .static(_, let triggerProperties, _, _, _) = job.trigger { properties = triggerProperties }
             return """
-                (\(UUID()), \(job.version), \(Self.json(job.event.withoutExamples)), \(Self.json(job.trigger)), \(properties.map(Self.json)),
+                (\(UUID()), \(job.version), \(try Self.json(job.event.withoutExamples)), \(try Self.json(job.trigger)), \(try properties.map { try Self.json($0) }),
                  \(jobIds[job.id]!), \(owner.endpointId), \(owner.environmentId), \(owner.organizationId), \(owner.projectId),
                  \(queueIds[job.queue?.name ?? "default"]!), \(job.startPosition == .initial ? "INITIAL" : "LATEST"), \(job.preprocessRuns),
                  \(job.enabled ? "ACTIVE" : "DISABLED"), \(now), \(now))
@@ -105,7 +105,7 @@ extension RegistrationService {
         for item in items {
             for example in item.job.event.examples ?? [] {
                 examples["\(versionId(item.job))/\(example.id)"] = """
-                    (\(UUID()), \(example.id), \(example.name), \(example.icon), \(example.payload.map(Self.json)), \(versionId(item.job)), \(now), \(now))
+                    (\(UUID()), \(example.id), \(example.name), \(example.icon), \(try example.payload.map { try Self.json($0) }), \(versionId(item.job)), \(now), \(now))
                     """
             }
         }
@@ -167,8 +167,8 @@ extension RegistrationService {
             let dispatchable: JSONValue = ["type": "JOB_VERSION", "id": .string(latest.id.uuidString.lowercased())]
             switch item.job.trigger {
             case .static(_, _, let rule, _, _):
-                dispatchers.append(Dispatcher(dispatchableId: jobId, dispatchable: dispatchable, event: rule.event.jsonValue(), source: rule.source,
-                                              payloadFilter: rule.payload?.jsonValue(), contextFilter: rule.context?.jsonValue(), manual: false))
+                dispatchers.append(Dispatcher(dispatchableId: jobId, dispatchable: dispatchable, event: try JSONValue(encoding: rule.event), source: rule.source,
+                                              payloadFilter: try rule.payload.map { try JSONValue(encoding: $0) }, contextFilter: try rule.context.map { try JSONValue(encoding: $0) }, manual: false))
             case .scheduled:
                 dispatchers.append(Dispatcher(dispatchableId: jobId, dispatchable: dispatchable, event: "dev.trigger.scheduled", source: "trigger.dev",
                                               payloadFilter: [:], contextFilter: [:], manual: true))
@@ -267,8 +267,8 @@ extension RegistrationService {
                                            environment_id, created_at, updated_at)
             VALUES \(SQLQuery.joined(dispatchers.map { d -> SQLQuery in
                 """
-                (\(UUID()), \(Self.json(d.event)), \(d.source), \(d.payloadFilter.map(Self.json)), \(d.contextFilter.map(Self.json)), \(d.manual),
-                 \(d.dispatchableId), \(Self.json(d.dispatchable)), \(true), \(environmentId), \(now), \(now))
+                (\(UUID()), \(try Self.json(d.event)), \(d.source), \(try d.payloadFilter.map { try Self.json($0) }), \(try d.contextFilter.map { try Self.json($0) }), \(d.manual),
+                 \(d.dispatchableId), \(try Self.json(d.dispatchable)), \(true), \(environmentId), \(now), \(now))
                 """
             }))
             ON CONFLICT (dispatchable_id, environment_id) DO UPDATE
@@ -296,8 +296,8 @@ extension RegistrationService {
             let schedule = try row.decodeIfPresent("schedule", as: SQLJSON.self).flatMap { try? JSONValue.parse($0.text) }
             stored[try row.decode("key")] = (schedule, try row.decodeIfPresent("next_run_at", as: Date.self))
         }
-        let rows = sources.map { source -> SQLQuery in
-            var plain = source.schedule.jsonValue()
+        let rows = try sources.map { source -> SQLQuery in
+            var plain = try JSONValue(encoding: source.schedule)
             var metadata: JSONValue? = nil
             if case .object(var object) = plain {
                 metadata = object.removeValue(forKey: "metadata")
@@ -307,7 +307,7 @@ extension RegistrationService {
             var next = source.nextRun
             if let existing = stored[source.key], existing.schedule == plain, let kept = existing.nextRun { next = kept }
             return """
-                (\(UUID()), \(source.key), \(Self.json(plain)), \(environmentId), \(source.dispatcherId), \(next), \(true), \(metadata.map(Self.json)), \(now), \(now))
+                (\(UUID()), \(source.key), \(try Self.json(plain)), \(environmentId), \(source.dispatcherId), \(next), \(true), \(try metadata.map { try Self.json($0) }), \(now), \(now))
                 """
         }
         try await tx.query("""

@@ -154,5 +154,5 @@ public struct RegistrationService: RegistrationHandling {
                              organizationId: try $0.decode("organization_id"), projectId: try $0.decode("project_id")) }
     }
 
-    static func json(_ value: some Encodable) -> SQLJSON { SQLJSON(value.canonicalJSON()) }
+    static func json(_ value: some Encodable) throws -> SQLJSON { try SQLJSON(encoding: value) }
 }

@@ -21,7 +21,7 @@ extension RegistrationService {
         let sourceId: UUID = try await tx.queryFirst("""
             INSERT INTO trigger_sources (id, key, version, params, options, channel, secret_reference_id, organization_id, environment_id,
                                          endpoint_id, project_id, integration_id, active, created_at, updated_at)
-            VALUES (\(UUID()), \(source.key), \(source.version), \(source.params.map(Self.json)), \(source.options.map(Self.json)),
+            VALUES (\(UUID()), \(source.key), \(source.version), \(try source.params.map { try Self.json($0) }), \(try source.options.map { try Self.json($0) }),
                     \(source.channel.rawValue), \(secretReferenceId), \(owner.organizationId), \(owner.environmentId), \(owner.endpointId),
                     \(owner.projectId), \(integrationId), \(false), \(now), \(now))
             ON CONFLICT (key, environment_id) DO UPDATE
@@ -34,7 +34,7 @@ extension RegistrationService {
             let secret = APIKeys.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
             try await tx.query("""
                 INSERT INTO secret_store (key, value, created_at, updated_at)
-                VALUES (\(secretKey), \(Self.json(JSONValue.object(["secret": .string(secret)]))), \(now), \(now))
+                VALUES (\(secretKey), \(try Self.json(JSONValue.object(["secret": .string(secret)]))), \(now), \(now))
                 ON CONFLICT (key) DO NOTHING
                 """)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A value bound to, or read from, a SQL statement. Drivers map each case to their native type:
 /// PostgreSQL gets `uuid`, `timestamptz` and `jsonb`; SQLite stores UUIDs, timestamps and JSON as text.
@@ -38,13 +39,10 @@ public struct SQLJSON: SQLBindable, Hashable {
     public let text: String
     public init(_ text: String) { self.text = text }
     public init<T: Encodable>(encoding value: T) throws {
-        self.text = String(decoding: try SQLJSON.encoder.encode(value), as: UTF8.self)
+        self.text = try JSONValue.print(value)
+    }
+    public init(_ value: JSONValue) {
+        self.text = value.jsonString()
     }
     public var sqlValue: SQLValue { .json(text) }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

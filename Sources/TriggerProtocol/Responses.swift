@@ -171,10 +171,4 @@ public struct ErrorWithStack: Sendable, Hashable, Encodable, WireDecodable {
     }
 }
 
-extension Encodable {
-    /// Compact JSON with sorted keys: what trigger.dev would store for this parsed value.
-    public func canonicalJSON() -> String { jsonValue().jsonString() }
 
-    /// This value as JSON (the encoder cannot fail: it has no unrepresentable values to reject).
-    public func jsonValue() -> JSONValue { try! JSONValueEncoder.encode(self) }
-}

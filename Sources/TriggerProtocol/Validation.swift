@@ -1,3 +1,19 @@
+@_exported import JSON
+
+extension JSONValue {
+    /// The zod name of this value's type, as used in "Expected string, received number".
+    var zodTypeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number(let d): return d.isNaN ? "nan" : "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+}
+
 /// One place in a JSON document: `jobs[3].trigger.rule`.
 public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     public enum Component: Sendable, Hashable {

@@ -50,7 +50,7 @@ import TestSupport
     @Test func reEncodingGivesTheStrippedDefaultedValue() throws {
         let input = try JSONValue.parse(Fixtures.body("index-ok"))
         let response = try IndexEndpointResponse.decode(input)
-        let encoded = try JSONValue.parse(response.canonicalJSON())
+        let encoded = try JSONValue.parse(JSONValue.print(response))
         // What trigger.dev stores: the input with `internal: false` defaulted onto user jobs.
         guard case .object(var expected) = input, case .array(let jobs) = input["jobs"] else { Issue.record("shape"); return }
         expected["jobs"] = .array(jobs.map { job in
@@ -60,7 +60,7 @@ import TestSupport
         })
         #expect(encoded == .object(expected))
         // Stable: decoding the stored form again gives the same bytes.
-        #expect(try IndexEndpointResponse.decode(encoded).canonicalJSON() == response.canonicalJSON())
+        #expect(try JSONValue.print(IndexEndpointResponse.decode(encoded)) == JSONValue.print(response))
     }
 
     @Test func singleJobAndPingAndErrorBodiesDecode() throws {

@@ -28,7 +28,7 @@ import TestSupport
     @Test func unknownKeysAreStripped() throws {
         let doc = try Self.indexWithJob { job in job["someFutureField"] = ["x": 1] }
         let response = try IndexEndpointResponse.decode(doc)
-        #expect(!response.canonicalJSON().contains("someFutureField"))
+        #expect(try !JSONValue.print(response).contains("someFutureField"))
     }
 
     @Test func nullIsRejectedForOptionalFields() throws {

@@ -9,18 +9,6 @@ public indirect enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// The zod name of this value's type, as used in "Expected string, received number".
-    var zodTypeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "boolean"
-        case .number(let d): return d.isNaN ? "nan" : "number"
-        case .string: return "string"
-        case .array: return "array"
-        case .object: return "object"
-        }
-    }
-
     public subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
@@ -50,11 +38,51 @@ public indirect enum JSONValue: Sendable, Hashable {
         public let description: String
     }
 
-    /// Compact JSON with sorted keys: the same value always gives the same bytes.
+    /// Compact JSON with sorted keys: the same value always gives the same bytes. This is the one
+    /// printer: HTTP answers, JSON columns, queue payloads and the CLI's `--json` all go through it.
     public func jsonString() -> String {
+        String(decoding: jsonBytes(), as: UTF8.self)
+    }
+
+    public func jsonBytes() -> [UInt8] {
         var out: [UInt8] = []
         JSONText.write(self, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
+    }
+
+    /// `value` as JSON: dates in trigger.dev's form (`ISODate`), UUIDs in lowercase.
+    public init(encoding value: some Encodable) throws {
+        self = try JSONValueEncoder.encode(value)
+    }
+
+    /// Compact JSON text of an `Encodable`, through the one printer.
+    public static func print(_ value: some Encodable) throws -> String {
+        try JSONValue(encoding: value).jsonString()
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var numberValue: Double? {
+        if case .number(let n) = self { return n }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
     }
 }
 

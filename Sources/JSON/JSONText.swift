@@ -2,8 +2,8 @@
 /// `Decodable` and a coding path per value, which made parsing an index answer and re-encoding its
 /// items most of the CPU time of indexing a large endpoint (BENCHMARKS.md, profile of 1,000 jobs).
 /// Strict RFC 8259: one document, no comments or trailing commas, UTF-8 only, nesting bounded.
-enum JSONText {
-    static let maximumDepth = 512
+public enum JSONText {
+    public static let maximumDepth = 512
 
     static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         var parser = Parser(bytes: bytes)
@@ -218,7 +218,7 @@ enum JSONText {
     }
 
     /// Compact JSON with sorted keys, unescaped slashes, integral numbers without a fraction.
-    static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)

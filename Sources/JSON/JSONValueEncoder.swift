@@ -1,3 +1,5 @@
+import Foundation
+
 /// Encodes an `Encodable` straight into a `JSONValue`, without printing and re-parsing JSON text.
 /// Coding paths are not tracked (always empty): nothing here reads them, and building them per value
 /// is a large part of what `JSONEncoder` costs.
@@ -29,6 +31,8 @@ struct JSONValueEncoder {
     static func primitive(_ value: some Encodable) -> JSONValue? {
         switch value {
         case let json as JSONValue: return json
+        case let date as Date: return .string(ISODate.format(date))
+        case let uuid as UUID: return .string(uuid.uuidString.lowercased())
         case let string as String: return .string(string)
         case let bool as Bool: return .bool(bool)
         case let double as Double: return .number(double)
