@@ -92,9 +92,20 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // The application: the long-lived parts wired together once (queue, endpoint client, services,
+        // task handlers, metrics) and the HTTP server over them. The CLI, tests and benchmarks share it.
+        .target(name: "KongflowApp", dependencies: [
+            "Storage", "Queue", "Endpoints", "Registration", "EndpointClient", "HTTPAPI",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // A TriggerClient written in Swift with example jobs: the quick start's app, and tests' and benchmarks' endpoint.
+        .target(name: "ExampleEndpoint", dependencies: ["JSON", "TriggerProtocol"], swiftSettings: strict),
         // The `kongflow` commands.
         .target(name: "KongflowCLI", dependencies: [
-            "Storage", "StorageDrivers", "Tenancy", "HTTPAPI", "Queue", "Endpoints", "Registration", "EndpointClient", "TriggerProtocol",
+            "KongflowApp", "ExampleEndpoint", "JSON", "Storage", "StorageDrivers", "Tenancy", "HTTPAPI", "Queue", "Endpoints", "Registration", "EndpointClient", "TriggerProtocol",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -115,7 +126,7 @@ let package = Package(
 
         // Indexing at scale (BENCHMARKS.md).
         .executableTarget(name: "kongflow-index-bench", dependencies: [
-            "KongflowCLI", "Endpoints", "EndpointClient", "Registration", "Queue", "Storage", "StorageDrivers", "Tenancy", "TriggerProtocol",
+            "KongflowApp", "ExampleEndpoint", "Endpoints", "EndpointClient", "Registration", "Queue", "Storage", "StorageDrivers", "Tenancy", "TriggerProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -128,7 +139,7 @@ let package = Package(
         ], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: [
-            "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowCLI",
+            "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowApp",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),

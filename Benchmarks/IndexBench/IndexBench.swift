@@ -3,7 +3,8 @@ import EndpointClient
 import Endpoints
 import Foundation
 import Hummingbird
-import KongflowCLI
+import ExampleEndpoint
+import KongflowApp
 import Logging
 import Queue
 import Registration
@@ -38,7 +39,7 @@ struct IndexBench: AsyncParsableCommand {
     func measure(size: Int, db: any Database, logger: Logger) async throws -> (Double, Double) {
         let tenancy = TenancyService(database: db)
         let env = try await tenancy.createEnvironment(organization: "Bench \(UUID().uuidString.prefix(6))", project: "P", type: .production)
-        let example = ExampleEndpoint(apiKey: env.apiKey, id: "bench", index: ExampleEndpoint.index(clientId: "bench", extraJobs: max(0, size - 8)))
+        let example = ExampleClient(apiKey: env.apiKey, id: "bench", index: ExampleClient.index(clientId: "bench", extraJobs: max(0, size - 8)))
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in

@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
+import Queue
+import Registration
 import Storage
 import Tenancy
 import Endpoints
-import Prometheus
-import Queue
 
 /// Everything the routes need, passed in; no globals.
 public struct APIDependencies: Sendable {
@@ -31,126 +32,25 @@ public struct APIDependencies: Sendable {
 }
 
 public enum APIServer {
-    public static func makeRouter(_ deps: APIDependencies) -> Router<BasicRequestContext> {
-        let router = Router()
+    /// The whole API: open routes (health, metrics, the deploy hook) and, behind the API key, the
+    /// routes of one environment.
+    public static func makeRouter(_ deps: APIDependencies) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: deps.metrics)))
         router.add(middleware: JSONErrorMiddleware())
-        let methods = MethodNotAllowedMiddleware()
+        let methods = MethodNotAllowedMiddleware<APIRequestContext>()
         router.add(middleware: methods)
-        HealthRoutes(deps: deps).register(on: router)
-        WhoAmIRoutes(deps: deps).register(on: router)
-        EndpointRoutes(deps: deps).register(on: router)
-        JobRoutes(deps: deps).register(on: router)
-        MetaRoutes(deps: deps).register(on: router)
+
+        HealthController(deps: deps).addRoutes(to: router)
+        MetaController(deps: deps).addRoutes(to: router)
+        EndpointsController(deps: deps).addHookRoutes(to: router)
+
+        let api = router.group("api/v1").add(middleware: APIKeyAuthenticator(tenancy: deps.tenancy))
+        WhoAmIController().addRoutes(to: api)
+        EndpointsController(deps: deps).addRoutes(to: api)
+        JobsController(deps: deps).addRoutes(to: api)
+
         methods.routes.set(router.routes.map { (method: $0.method, path: "\($0.path)") })
         return router
-    }
-
-    public static func makeApplication(
-        _ deps: APIDependencies, host: String, port: Int,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
-        Application(
-            router: makeRouter(deps),
-            configuration: .init(address: .hostname(host, port: port), serverName: "kongflow"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
-            logger: deps.logger)
-    }
-}
-
-/// Resolves the request's `Authorization: Bearer <secret key>` to its environment or throws 401.
-func authenticate(_ request: Request, _ deps: APIDependencies) async throws -> AuthenticatedEnvironment {
-    guard let environment = try await deps.tenancy.authenticate(authorization: request.headers[.authorization]) else {
-        throw APIError.unauthorized
-    }
-    return environment
-}
-
-struct HealthRoutes {
-    let deps: APIDependencies
-
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("/healthz") { _, _ in
-            try JSONResponse.encode(["status": "ok"])
-        }
-        router.get("/readyz") { _, _ in
-            do {
-                try await deps.database.ping()
-            } catch {
-                throw APIError(.serviceUnavailable, "Database unavailable: \(error)")
-            }
-            guard try await deps.migrations.isCurrent() else {
-                throw APIError(.serviceUnavailable, "Database schema is not current; run `kongflow migrate up`")
-            }
-            return try JSONResponse.encode(["status": "ready"])
-        }
-    }
-}
-
-struct WhoAmIRoutes {
-    let deps: APIDependencies
-
-    struct Body: Encodable {
-        struct Env: Encodable { let id: String; let slug: String; let type: String }
-        struct Proj: Encodable { let id: String; let slug: String; let name: String }
-        struct Org: Encodable { let id: String; let slug: String; let title: String }
-        let environment: Env
-        let project: Proj
-        let organization: Org
-    }
-
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("/api/v1/whoami") { request, _ in
-            let env = try await authenticate(request, deps)
-            return try JSONResponse.encode(Body(
-                environment: .init(id: env.id.lowercasedString, slug: env.slug, type: env.type.rawValue),
-                project: .init(id: env.project.id.lowercasedString, slug: env.project.slug, name: env.project.name),
-                organization: .init(id: env.organization.id.lowercasedString, slug: env.organization.slug, title: env.organization.title)))
-        }
-    }
-}
-
-extension UUID {
-    /// Ids go over the wire in lowercase, as PostgreSQL prints them.
-    public var lowercasedString: String { uuidString.lowercased() }
-}
-
-/// A known path asked with a method it does not have is 405 with `Allow` (RFC 9110), not the 404 the
-/// router alone gives. The route table is filled once the routes are registered.
-struct MethodNotAllowedMiddleware: RouterMiddleware {
-    final class Routes: @unchecked Sendable {
-        private let lock = NSLock()
-        private var routes: [(method: HTTPRequest.Method, segments: [Substring])] = []
-
-        func set(_ routes: [(method: HTTPRequest.Method, path: String)]) {
-            let parsed = routes.map { (method: $0.method, segments: $0.path.split(separator: "/")) }
-            lock.withLock { self.routes = parsed }
-        }
-
-        /// The methods of every route whose template matches `path`.
-        func methods(for path: String) -> Set<HTTPRequest.Method> {
-            let segments = path.split(separator: "/")
-            let routes = lock.withLock { self.routes }
-            return Set(routes.filter { route in
-                route.segments.count == segments.count && zip(route.segments, segments).allSatisfy { template, actual in
-                    template.hasPrefix(":") || template.hasPrefix("{") || template == actual
-                }
-            }.map(\.method))
-        }
-    }
-
-    let routes = Routes()
-
-    func handle(_ request: Request, context: BasicRequestContext,
-                next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as HTTPError where error.status == .notFound {
-            let allowed = routes.methods(for: request.uri.path)
-            guard !allowed.isEmpty, !allowed.contains(request.method) else { throw error }
-            var response = try JSONResponse.encode(["error": ErrorMapping.defaultMessage(.methodNotAllowed)], status: .methodNotAllowed)
-            response.headers[.allow] = allowed.map(\.rawValue).sorted().joined(separator: ", ")
-            return response
-        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Logging
 import Storage
 import StorageDrivers
@@ -55,12 +56,9 @@ enum LoggingBootstrap {
     }
 }
 
-/// Prints a value as one line of JSON (sorted keys) on stdout.
+/// Prints a value as one line of JSON on stdout, through the same printer as the HTTP API.
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(try JSONValue.print(value))
 }
 
 /// Runs `body` with an open database and closes it afterwards, whatever happens.

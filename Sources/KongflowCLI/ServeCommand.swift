@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HTTPAPI
+import KongflowApp
 import Queue
 import Hummingbird
 import Logging
@@ -35,7 +36,7 @@ struct Serve: AsyncParsableCommand {
 
                     """.utf8))
             }
-            let app = APIServer.makeApplication(deps, host: host, port: port) { port in
+            let app = runtime.makeApplication(deps, host: host, port: port) { port in
                 logger.info("listening", metadata: ["address": "http://\(host):\(port)", "database": "\(db.displayName)"])
             }
             try await runtime.run([app, runtime.makeWorker(configuration: workerConfiguration)])

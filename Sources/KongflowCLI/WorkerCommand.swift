@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KongflowApp
 import Logging
 import Queue
 import Storage

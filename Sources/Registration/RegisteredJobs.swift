@@ -137,6 +137,6 @@ public struct RegisteredJobs: Sendable {
     }
 
     static func date(_ date: Date) -> String {
-        String(SQLTimestamp.format(date).prefix(23)) + "Z"
+        ISODate.format(date)
     }
 }

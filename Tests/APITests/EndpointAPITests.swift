@@ -46,6 +46,29 @@ import TriggerProtocol
         }
     }
 
+    /// The SDK's own `ApiClient.registerEndpoint({url, name})` (apiClient.ts:70-106) sends exactly this body
+    /// and types the 200 answer `{id, name, url}`.
+    @Test(arguments: Backend.available)
+    func theSDKsRegisterEndpointBodyIsAccepted(_ backend: Backend) async throws {
+        try await TestStack.run(backend, worker: false) { stack, client in
+            let env = try await stack.environment()
+            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
+            defer { Task { await server.stop() } }
+            let body = #"{"url":"\#(server.baseURL)/api/trigger","name":"my-endpoint"}"#
+            let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
+            #expect(response.status == .ok)
+            #expect(response.json["name"] == "my-endpoint" && response.json["slug"] == "my-endpoint")
+            #expect(response.json["url"] == .string("\(server.baseURL)/api/trigger"))
+            let id = try #require(response.json["id"]?.stringValue)
+            #expect(id == id.lowercased() && UUID(uuidString: id) != nil)
+            #expect(try await stack.endpoints.endpoint(environment: env, slug: "my-endpoint").id.lowercasedString == id)
+            // `id` wins when both are sent, as the CLI's body has it.
+            let both = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey,
+                                             body: #"{"id":"my-endpoint","name":"ignored","url":"\#(server.baseURL)/api/trigger"}"#)
+            #expect(both.status == .ok && both.json["id"] == .string(id))
+        }
+    }
+
     @Test(arguments: Backend.available)
     func badInputIsAClearErrorAndWritesNothing(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in
@@ -53,9 +76,10 @@ import TriggerProtocol
             let bodies: [(String, HTTPResponse.Status, String)] = [
                 ("", .badRequest, "Invalid request body"),
                 ("{not json", .badRequest, "Invalid request body"),
-                ("[]", .badRequest, #"Invalid request body: expected {"id": string, "url": string}"#),
-                (#"{"id":1,"url":"http://x"}"#, .badRequest, #"Invalid request body: expected {"id": string, "url": string}"#),
-                (#"{"id":"a"}"#, .badRequest, #"Invalid request body: expected {"id": string, "url": string}"#),
+                ("[]", .badRequest, "Invalid request body: Expected object, received array"),
+                (#"{"id":1,"url":"http://x"}"#, .badRequest, #"Invalid request body: Expected string, received number at "id""#),
+                (#"{"id":"a"}"#, .badRequest, #"Invalid request body: Required at "url""#),
+                (#"{"url":"http://example.com"}"#, .badRequest, #"Invalid request body: Required at "id""#),
                 (#"{"id":"a","url":"ftp://example.com/x"}"#, .badRequest, "Invalid request body: url must be an http or https URL"),
                 (#"{"id":"a","url":"not a url"}"#, .badRequest, "Invalid request body: url must be an http or https URL"),
                 (#"{"id":"","url":"http://example.com"}"#, .badRequest, "Invalid request body: id must be 1 to 100 characters"),

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPAPI
 import Hummingbird
+import JSON
 import HummingbirdTesting
 import Storage
 import Tenancy
@@ -80,6 +81,8 @@ import TestSupport
         #expect(ErrorMapping.apiError(for: HTTPError(.contentTooLarge), logger: logger).status == .contentTooLarge)
         struct Other: Error {}
         #expect(ErrorMapping.apiError(for: Other(), logger: logger) == APIError(.internalServerError, "Something went wrong"))
-        #expect(JSONResponse.formatDate(Date(timeIntervalSince1970: 1_687_960_800.5)) == "2023-06-28T14:00:00.500Z")
+        #expect(ISODate.format(Date(timeIntervalSince1970: 1_687_960_800.5)) == "2023-06-28T14:00:00.500Z")
+        #expect(ISODate.parse("2023-06-28T16:00:00.5+02:00") == Date(timeIntervalSince1970: 1_687_960_800.5))
+        #expect(ISODate.parse("yesterday") == nil && ISODate.parse("2023-06-28T14:00:00") == nil)
     }
 }

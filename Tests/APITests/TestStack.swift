@@ -4,7 +4,7 @@ import Foundation
 import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
-import KongflowCLI
+import KongflowApp
 import Logging
 import Queue
 import Storage

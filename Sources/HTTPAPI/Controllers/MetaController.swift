@@ -5,10 +5,10 @@ import Prometheus
 import Queue
 
 /// `/metrics` and the OpenAPI document.
-struct MetaRoutes {
+struct MetaController {
     let deps: APIDependencies
 
-    func register(on router: Router<BasicRequestContext>) {
+    func addRoutes(to router: some RouterMethods<APIRequestContext>) {
         let queueGauges = QueueGauges(registry: deps.metrics)
         router.get("/metrics") { _, _ in
             // Queue depth is read at scrape time, so every process reports the shared database's view.
@@ -43,20 +43,3 @@ struct QueueGauges: Sendable {
     }
 }
 
-/// Counts requests by route pattern (not raw path, which would explode cardinality) and status.
-struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let factory: any MetricsFactory
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let response = try await next(request, context)
-        let route = context.endpointPath ?? "unmatched"
-        Counter(label: "kongflow_http_requests_total",
-                dimensions: [("method", request.method.rawValue), ("route", route), ("status", String(response.status.code))],
-                factory: factory).increment()
-        let elapsed = ContinuousClock.now - start
-        CoreMetrics.Timer(label: "kongflow_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        return response
-    }
-}

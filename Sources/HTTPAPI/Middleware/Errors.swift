@@ -18,7 +18,7 @@ public struct APIError: Error, HTTPResponseError, Equatable {
     public static let unauthorized = APIError(.unauthorized, "Invalid or Missing API key")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        try JSONResponse.encode(["error": message], status: status)
+        try APIJSONEncoder.response(["error": message], status: status)
     }
 }
 
@@ -71,33 +71,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let apiError = ErrorMapping.apiError(for: error, logger: context.logger)
-            return try JSONResponse.encode(["error": apiError.message], status: apiError.status)
+            return try APIJSONEncoder.response(["error": apiError.message], status: apiError.status)
         }
-    }
-}
-
-public enum JSONResponse {
-    /// Dates as trigger.dev serialises them: ISO 8601 UTC with milliseconds.
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(formatDate(date))
-        }
-        return encoder
-    }()
-
-    public static func formatDate(_ date: Date) -> String {
-        let text = SQLTimestamp.format(date)  // …ss.SSSSSSZ
-        return String(text.prefix(23)) + "Z"
-    }
-
-    public static func encode<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encoder.encode(value)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

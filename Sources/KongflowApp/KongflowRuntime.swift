@@ -2,6 +2,7 @@ import EndpointClient
 import Endpoints
 import Foundation
 import HTTPAPI
+import Hummingbird
 import Logging
 import Prometheus
 import Queue
@@ -18,7 +19,7 @@ public struct KongflowRuntime: Sendable {
     public let endpoints: EndpointService
     public let registry: TaskRegistry
     public let metrics: PrometheusCollectorRegistry
-    let logger: Logger
+    public let logger: Logger
 
     public init(database: any Database, logger: Logger, clientConfiguration: EndpointClientConfiguration = .init(),
          endpointConfiguration: EndpointService.Configuration = .init()) {
@@ -50,8 +51,18 @@ public struct KongflowRuntime: Sendable {
         await client.shutdown()
     }
 
+    /// The HTTP server over `deps` (the runtime's, possibly adjusted), as a service.
+    public func makeApplication(_ deps: APIDependencies, host: String, port: Int,
+                                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol & Service {
+        Application(
+            router: APIServer.makeRouter(deps),
+            configuration: .init(address: .hostname(host, port: port), serverName: "kongflow"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
     /// Runs `services` until SIGTERM or SIGINT, then shuts the runtime down, also when they fail.
-    func run(_ services: [any Service]) async throws {
+    public func run(_ services: [any Service]) async throws {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
