@@ -84,9 +84,17 @@ let package = Package(
             "Storage", "Queue", "Endpoints", "Tenancy", "TriggerProtocol",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // Running what is registered: events, dispatch, runs, EXECUTE_JOB, the task API's services.
+        .target(name: "Runs", dependencies: [
+            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], swiftSettings: strict),
         // Hummingbird routes, auth, error mapping.
         .target(name: "HTTPAPI", dependencies: [
-            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration",
+            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration", "Runs", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -95,7 +103,7 @@ let package = Package(
         // The application: the long-lived parts wired together once (queue, endpoint client, services,
         // task handlers, metrics) and the HTTP server over them. The CLI, tests and benchmarks share it.
         .target(name: "KongflowApp", dependencies: [
-            "Storage", "Queue", "Endpoints", "Registration", "EndpointClient", "HTTPAPI",
+            "Storage", "Queue", "Endpoints", "Registration", "Runs", "EndpointClient", "HTTPAPI",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,7 +147,8 @@ let package = Package(
         ], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: [
-            "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowApp",
+            "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowApp", "Runs", "JSON",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),

@@ -10,6 +10,10 @@ public struct EndpointClientConfiguration: Sendable {
     public var pingTimeout: Duration = .seconds(10)
     /// Total time for an INDEX_ENDPOINT.
     public var indexTimeout: Duration = .seconds(15)
+    /// Total time for an EXECUTE_JOB, per environment type (`DEVELOPMENT`, `PRODUCTION`, …): the job's
+    /// tasks run inside the request. Later trigger.dev allowed 5 minutes in development.
+    public var executeTimeouts: [String: Duration] = [:]
+    public var defaultExecuteTimeout: Duration = .seconds(300)
     public var connectTimeout: Duration = .seconds(5)
     /// Bodies larger than this are refused (the original buffered whatever came).
     public var maximumResponseBytes = 10 * 1024 * 1024
@@ -143,6 +147,15 @@ public final class EndpointClient: Sendable {
         }
     }
 
+    /// EXECUTE_JOB: the job runs inside this request. The answer's status and body are the caller's
+    /// to judge (a 4xx and a 5xx mean different things to the run engine); transport failures throw.
+    public func executeJob(url: String, apiKey: String, body: [UInt8], environmentType: String) async throws -> (status: Int, body: ByteBuffer) {
+        let timeout = configuration.executeTimeouts[environmentType] ?? configuration.defaultExecuteTimeout
+        let (status, answer, _) = try await send(url: url, apiKey: apiKey, action: "EXECUTE_JOB", extraHeaders: [], body: body,
+                                                 versioned: false, timeout: timeout)
+        return (status, answer)
+    }
+
     static func checkStatus(_ status: Int, body: ByteBuffer, url: String) throws {
         if status == 401 {
             let message = (try? JSONValue.parse(Data(body.readableBytesView))).flatMap { try? ErrorWithStack.decode($0) }?.message
@@ -163,23 +176,26 @@ public final class EndpointClient: Sendable {
 
     // MARK: Transport
 
-    func send(url: String, apiKey: String, action: String, extraHeaders: [(String, String)], timeout: Duration)
-        async throws -> (Int, ByteBuffer, EndpointResponseInfo) {
+    /// `versioned` sends `x-trigger-version`; EXECUTE_JOB goes without it, as the webapp sent it, so
+    /// that later SDKs treat this server as unversioned until it speaks their run protocol.
+    func send(url: String, apiKey: String, action: String, extraHeaders: [(String, String)], body: [UInt8]? = nil,
+              versioned: Bool = true, timeout: Duration) async throws -> (Int, ByteBuffer, EndpointResponseInfo) {
         guard let start = URL(string: url), let scheme = start.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = start.host, !host.isEmpty else {
             throw EndpointCallError(.invalidURL, "Invalid endpoint URL \(url): only absolute http and https URLs are supported")
         }
         do {
             return try await withDeadline(timeout) {
-                try await self.follow(start: start, apiKey: apiKey, action: action, extraHeaders: extraHeaders, timeout: timeout)
+                try await self.follow(start: start, apiKey: apiKey, action: action, extraHeaders: extraHeaders, body: body,
+                                      versioned: versioned, timeout: timeout)
             }
         } catch is DeadlineExceeded {
             throw EndpointCallError(.timeout, "Could not connect to endpoint \(url): no response within \(Self.describe(timeout))")
         }
     }
 
-    private func follow(start: URL, apiKey: String, action: String, extraHeaders: [(String, String)], timeout: Duration)
-        async throws -> (Int, ByteBuffer, EndpointResponseInfo) {
+    private func follow(start: URL, apiKey: String, action: String, extraHeaders: [(String, String)], body: [UInt8]?,
+                        versioned: Bool, timeout: Duration) async throws -> (Int, ByteBuffer, EndpointResponseInfo) {
         let original = start.absoluteString
         var current = start
         var permanent: URL? = nil
@@ -191,7 +207,11 @@ public final class EndpointClient: Sendable {
             request.method = .POST
             request.headers.add(name: "x-trigger-api-key", value: apiKey)
             request.headers.add(name: "x-trigger-action", value: action)
-            request.headers.add(name: "x-trigger-version", value: Self.triggerAPIVersion)
+            if versioned { request.headers.add(name: "x-trigger-version", value: Self.triggerAPIVersion) }
+            if let body {
+                request.headers.add(name: "content-type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: body))
+            }
             request.headers.add(name: "user-agent", value: configuration.userAgent)
             for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
             let response: HTTPClientResponse
@@ -229,9 +249,9 @@ public final class EndpointClient: Sendable {
             if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maximumResponseBytes {
                 throw tooLarge(original)
             }
-            let body: ByteBuffer
+            let answer: ByteBuffer
             do {
-                body = try await response.body.collect(upTo: configuration.maximumResponseBytes)
+                answer = try await response.body.collect(upTo: configuration.maximumResponseBytes)
             } catch is NIOTooManyBytesError {
                 throw tooLarge(original)
             } catch {
@@ -242,7 +262,7 @@ public final class EndpointClient: Sendable {
                 permanentRedirectURL: permanent?.absoluteString,
                 triggerVersion: response.headers.first(name: "trigger-version"),
                 triggerSdkVersion: response.headers.first(name: "trigger-sdk-version"))
-            return (status, body, info)
+            return (status, answer, info)
         }
     }
 

@@ -4,6 +4,7 @@ import Logging
 import Prometheus
 import Queue
 import Registration
+import Runs
 import Storage
 import Tenancy
 import Endpoints
@@ -14,17 +15,19 @@ public struct APIDependencies: Sendable {
     public let tenancy: TenancyService
     public let migrations: MigrationRunner
     public let endpoints: EndpointService
+    public let runs: RunEngine
     public let queue: JobQueue
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
     /// How long `POST /api/v1/endpoints/:slug/index` waits for the worker before answering.
     public var indexWaitTimeout: Duration = .seconds(30)
 
-    public init(database: any Database, endpoints: EndpointService, metrics: PrometheusCollectorRegistry, logger: Logger) {
+    public init(database: any Database, endpoints: EndpointService, runs: RunEngine, metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.database = database
         self.tenancy = TenancyService(database: database)
         self.migrations = MigrationRunner(database: database, logger: logger)
         self.endpoints = endpoints
+        self.runs = runs
         self.queue = endpoints.queue
         self.metrics = metrics
         self.logger = logger
@@ -49,6 +52,8 @@ public enum APIServer {
         WhoAmIController().addRoutes(to: api)
         EndpointsController(deps: deps).addRoutes(to: api)
         JobsController(deps: deps).addRoutes(to: api)
+        RunsController(deps: deps).addRoutes(to: api)
+        RunsController(deps: deps).addV2Routes(to: router.group("api/v2").add(middleware: APIKeyAuthenticator(tenancy: deps.tenancy)))
 
         methods.routes.set(router.routes.map { (method: $0.method, path: "\($0.path)") })
         return router

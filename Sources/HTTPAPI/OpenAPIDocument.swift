@@ -7,7 +7,7 @@ enum OpenAPIDocument {
       "info": {
         "title": "Kongflow API",
         "version": "0.1.0",
-        "description": "trigger.dev v2-compatible endpoint management and indexing. Errors are always {\"error\": \"<message>\"}."
+        "description": "trigger.dev v2-compatible endpoint management, indexing and runs. Errors are always {\"error\": \"<message>\"}."
       },
       "components": {
         "securitySchemes": {
@@ -23,6 +23,73 @@ enum OpenAPIDocument {
             "properties": {
               "jobs": {"type": "integer"}, "sources": {"type": "integer"}, "dynamicTriggers": {"type": "integer"},
               "dynamicSchedules": {"type": "integer"}, "disabledJobs": {"type": "integer"}
+            }
+          },
+          "RunStatus": {"type": "string", "enum": ["PENDING", "QUEUED", "EXECUTING", "WAITING_TO_CONTINUE", "WAITING_TO_EXECUTE", "SUCCESS", "FAILURE", "CANCELED", "TIMED_OUT"]},
+          "TaskStatus": {"type": "string", "enum": ["PENDING", "WAITING", "RUNNING", "COMPLETED", "ERRORED", "CANCELED"]},
+          "ApiEventLog": {
+            "type": "object", "required": ["id", "name", "payload", "context", "timestamp", "deliverAt", "deliveredAt"],
+            "properties": {
+              "id": {"type": "string"}, "name": {"type": "string"}, "payload": {}, "context": {},
+              "timestamp": {"type": "string", "format": "date-time"},
+              "deliverAt": {"type": ["string", "null"], "format": "date-time"}, "deliveredAt": {"type": ["string", "null"], "format": "date-time"}
+            }
+          },
+          "SendEventBody": {
+            "type": "object", "required": ["event"],
+            "properties": {
+              "event": {"type": "object", "required": ["name"], "properties": {
+                "id": {"type": "string", "minLength": 1, "maxLength": 256}, "name": {"type": "string", "minLength": 1}, "source": {"type": "string"},
+                "payload": {}, "context": {}, "timestamp": {"type": "string", "format": "date-time"}}},
+              "options": {"type": "object", "properties": {
+                "deliverAt": {"type": "string", "format": "date-time"}, "deliverAfter": {"type": "integer", "minimum": 0}, "accountId": {"type": "string"}}}
+            }
+          },
+          "ServerTask": {
+            "type": "object",
+            "required": ["id", "name", "icon", "noop", "startedAt", "completedAt", "delayUntil", "status", "description", "properties", "params",
+                         "output", "error", "parentId", "style", "operation", "idempotencyKey", "attempts"],
+            "properties": {
+              "id": {"type": "string"}, "name": {"type": "string"}, "icon": {"type": ["string", "null"]}, "noop": {"type": "boolean"},
+              "startedAt": {"type": ["string", "null"], "format": "date-time"}, "completedAt": {"type": ["string", "null"], "format": "date-time"},
+              "delayUntil": {"type": ["string", "null"], "format": "date-time"}, "status": {"$ref": "#/components/schemas/TaskStatus"},
+              "description": {"type": ["string", "null"]}, "properties": {}, "params": {}, "output": {}, "error": {"type": ["string", "null"]},
+              "parentId": {"type": ["string", "null"]}, "style": {}, "operation": {"type": ["string", "null"]},
+              "idempotencyKey": {"type": "string"}, "attempts": {"type": "integer"}
+            }
+          },
+          "RunTaskBody": {
+            "type": "object", "required": ["idempotencyKey"],
+            "properties": {
+              "idempotencyKey": {"type": "string"}, "parentId": {"type": "string"}, "name": {"type": "string"}, "icon": {"type": "string"},
+              "displayKey": {"type": "string"}, "noop": {"type": "boolean"}, "operation": {"type": "string"},
+              "delayUntil": {"type": "string", "format": "date-time"}, "description": {"type": "string"}, "properties": {"type": "array"},
+              "params": {}, "trigger": {}, "redact": {"type": "object"}, "connectionKey": {"type": "string"},
+              "style": {"type": "object", "properties": {"style": {"type": "string", "enum": ["normal", "minimal"]}, "variant": {"type": "string"}}}
+            }
+          },
+          "Run": {
+            "type": "object", "required": ["id", "number", "status", "job", "event", "startedAt", "updatedAt", "completedAt", "executions"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"}, "number": {"type": "integer"}, "status": {"$ref": "#/components/schemas/RunStatus"},
+              "job": {"type": "object", "properties": {"id": {"type": "string"}, "version": {"type": "string"}}},
+              "event": {"type": ["string", "null"]},
+              "startedAt": {"type": ["string", "null"], "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"},
+              "completedAt": {"type": ["string", "null"], "format": "date-time"}, "output": {}, "executions": {"type": "integer"},
+              "tasks": {"type": "array", "items": {"type": "object"}}
+            }
+          },
+          "RunPage": {
+            "type": "object", "required": ["runs", "nextCursor"],
+            "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}}, "nextCursor": {"type": ["string", "null"]}}
+          },
+          "Event": {
+            "type": "object", "required": ["id", "name", "createdAt", "updatedAt", "runs"],
+            "properties": {
+              "id": {"type": "string"}, "name": {"type": "string"}, "createdAt": {"type": "string", "format": "date-time"},
+              "updatedAt": {"type": "string", "format": "date-time"},
+              "runs": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "status": {"$ref": "#/components/schemas/RunStatus"},
+                       "startedAt": {"type": ["string", "null"]}, "completedAt": {"type": ["string", "null"]}}}}
             }
           },
           "IndexError": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}, "raw": {}}},
@@ -71,7 +138,10 @@ enum OpenAPIDocument {
           "TooLarge": {"description": "Request body over 1 MiB", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         },
         "parameters": {
-          "endpointSlug": {"name": "endpointSlug", "in": "path", "required": true, "schema": {"type": "string"}}
+          "endpointSlug": {"name": "endpointSlug", "in": "path", "required": true, "schema": {"type": "string"}},
+          "runId": {"name": "runId", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+          "taskId": {"name": "taskId", "in": "path", "required": true, "schema": {"type": "string"}},
+          "jobSlug": {"name": "jobSlug", "in": "path", "required": true, "schema": {"type": "string"}}
         }
       },
       "paths": {
@@ -205,6 +275,117 @@ enum OpenAPIDocument {
             "summary": "One job: versions, latest alias, dispatcher, schedule and integrations in this environment",
             "security": [{"apiKey": []}],
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v1/events": {
+          "post": {
+            "summary": "Send an event (client.sendEvent): stored, then delivered to matching jobs at deliverAt; the same id again returns the first event",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SendEventBody"}}}},
+            "responses": {
+              "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiEventLog"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "413": {"$ref": "#/components/responses/TooLarge"}
+            }
+          }
+        },
+        "/api/v1/runs/{runId}/tasks": {
+          "parameters": [{"$ref": "#/components/parameters/runId"}, {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string"}}],
+          "post": {
+            "summary": "io.runTask: create the run's task for this idempotency key, or return the stored one whatever its status",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunTaskBody"}}}},
+            "responses": {
+              "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerTask"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}
+            }
+          }
+        },
+        "/api/v1/runs/{runId}/tasks/{taskId}/complete": {
+          "parameters": [{"$ref": "#/components/parameters/runId"}, {"$ref": "#/components/parameters/taskId"}],
+          "post": {
+            "summary": "The task's callback returned: COMPLETED with its output (an output over the limit fails the task instead)",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"output": {}}}}}},
+            "responses": {
+              "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerTask"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/runs/{runId}/tasks/{taskId}/fail": {
+          "parameters": [{"$ref": "#/components/parameters/runId"}, {"$ref": "#/components/parameters/taskId"}],
+          "post": {
+            "summary": "The task's callback threw: ERRORED with the error",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {
+              "error": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}, "name": {"type": "string"}, "stack": {"type": "string"}}}}}}}},
+            "responses": {
+              "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerTask"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/runs/{runId}/cancel": {
+          "parameters": [{"$ref": "#/components/parameters/runId"}],
+          "post": {
+            "summary": "Cancel a run that has not finished",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v1/runs": {
+          "get": {
+            "summary": "The environment's runs, newest first",
+            "security": [{"apiKey": []}],
+            "parameters": [
+              {"name": "job", "in": "query", "schema": {"type": "string"}}, {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/RunStatus"}},
+              {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}, {"name": "cursor", "in": "query", "schema": {"type": "string"}}
+            ],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunPage"}}}},
+                          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v1/jobs/{jobSlug}/runs": {
+          "parameters": [{"$ref": "#/components/parameters/jobSlug"}],
+          "get": {
+            "summary": "A job's runs, newest first",
+            "security": [{"apiKey": []}],
+            "parameters": [
+              {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/RunStatus"}}, {"name": "take", "in": "query", "schema": {"type": "integer"}},
+              {"name": "cursor", "in": "query", "schema": {"type": "string"}}
+            ],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunPage"}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v1/jobs/{jobSlug}/invoke": {
+          "parameters": [{"$ref": "#/components/parameters/jobSlug"}, {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
+          "post": {
+            "summary": "Run the job's latest version directly with a payload; an Idempotency-Key seen before returns that run",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"payload": {}, "context": {}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}},
+                          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v2/runs/{runId}": {
+          "parameters": [{"$ref": "#/components/parameters/runId"}],
+          "get": {
+            "summary": "A run with its tasks as a tree (later v2's getRun)",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v2/events/{eventId}": {
+          "parameters": [{"name": "eventId", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {
+            "summary": "An event with its runs (later v2's getEvent)",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
           }
         },
         "/api/v1/endpoints/{environmentId}/{endpointSlug}/index/{indexHookIdentifier}": {

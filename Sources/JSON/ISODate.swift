@@ -5,7 +5,8 @@ import Foundation
 /// `z.coerce.date()` takes in practice: any fraction or none, `Z` or a `±HH:MM` offset.
 public enum ISODate {
     public static func format(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Nearest, not down: a parsed ".044" is 0.04399… as a Double and must print as it was read.
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
         let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
         let fraction = Int(millis - seconds * 1000)
         var time = time_t(seconds)

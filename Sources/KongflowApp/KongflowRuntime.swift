@@ -7,6 +7,7 @@ import Logging
 import Prometheus
 import Queue
 import Registration
+import Runs
 import ServiceLifecycle
 import Storage
 
@@ -17,12 +18,13 @@ public struct KongflowRuntime: Sendable {
     public let queue: JobQueue
     public let client: EndpointClient
     public let endpoints: EndpointService
+    public let runs: RunEngine
     public let registry: TaskRegistry
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
 
     public init(database: any Database, logger: Logger, clientConfiguration: EndpointClientConfiguration = .init(),
-         endpointConfiguration: EndpointService.Configuration = .init()) {
+         endpointConfiguration: EndpointService.Configuration = .init(), runConfiguration: RunEngine.Configuration = .init()) {
         self.database = database
         self.logger = logger
         let metrics = PrometheusCollectorRegistry()
@@ -34,8 +36,12 @@ public struct KongflowRuntime: Sendable {
         let endpoints = EndpointService(database: database, queue: queue, client: client, configuration: endpointConfiguration,
                                         metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
         self.endpoints = endpoints
+        let runs = RunEngine(database: database, queue: queue, client: client, configuration: runConfiguration,
+                             metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
+        self.runs = runs
         var registry = TaskRegistry()
         endpoints.registerTasks(in: &registry, registration: RegistrationService(database: database, logger: logger))
+        runs.registerTasks(in: &registry)
         self.registry = registry
     }
 
@@ -44,7 +50,7 @@ public struct KongflowRuntime: Sendable {
     }
 
     public func apiDependencies() -> APIDependencies {
-        APIDependencies(database: database, endpoints: endpoints, metrics: metrics, logger: logger)
+        APIDependencies(database: database, endpoints: endpoints, runs: runs, metrics: metrics, logger: logger)
     }
 
     public func shutdown() async {

@@ -159,15 +159,37 @@ public struct ErrorWithStack: Sendable, Hashable, Encodable, WireDecodable {
     public let name: String?
     public let stack: String?
 
+    public init(message: String, name: String? = nil, stack: String? = nil) {
+        self.message = message
+        self.name = name
+        self.stack = stack
+    }
+
     public static func decode(_ value: JSONValue) throws -> ErrorWithStack {
-        try runValidation { v in
-            guard let o = v.object(value, .root) else { return nil }
-            let message = v.string(o["message"], JSONPath.root.key("message"))
-            let name = v.optional(o["name"]) { v.string($0, JSONPath.root.key("name")) }
-            let stack = v.optional(o["stack"]) { v.string($0, JSONPath.root.key("stack")) }
-            guard let message, name.ok, stack.ok else { return nil }
-            return ErrorWithStack(message: message, name: name.value, stack: stack.value)
-        }
+        try runValidation { validate(value, .root, $0) }
+    }
+
+    static func validate(_ value: JSONValue?, _ path: JSONPath, _ v: Validator) -> ErrorWithStack? {
+        guard let o = v.object(value, path) else { return nil }
+        let message = v.string(o["message"], path.key("message"))
+        let name = v.optional(o["name"]) { v.string($0, path.key("name")) }
+        let stack = v.optional(o["stack"]) { v.string($0, path.key("stack")) }
+        guard let message, name.ok, stack.ok else { return nil }
+        return ErrorWithStack(message: message, name: name.value, stack: stack.value)
+    }
+
+    /// trigger.dev's `formatError`: `"<name>: <message>"`, or the message alone.
+    public var formatted: String {
+        if let name, !name.isEmpty { return "\(name): \(message)" }
+        return message
+    }
+
+    /// The object stored as a run's or task's output when it failed: `{message, name?, stack?}`.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["message": .string(message)]
+        if let name { object["name"] = .string(name) }
+        if let stack { object["stack"] = .string(stack) }
+        return .object(object)
     }
 }
 

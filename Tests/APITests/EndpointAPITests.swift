@@ -2,6 +2,7 @@ import Endpoints
 import Foundation
 import HTTPAPI
 import Hummingbird
+import JSON
 import HummingbirdTesting
 import Queue
 import Storage
@@ -171,7 +172,8 @@ import TriggerProtocol
             #expect(items.first?["sourceData"]?["type"] == "deployment.succeeded")
             // The hook runs after its delay, with production's retry budget.
             let job = try #require(try await stack.queue.jobs().first)
-            #expect(job.runAt.timeIntervalSince(Date()) > 3 && job.maxAttempts == 7)
+            let requestedAt = try #require(items.first?["createdAt"]?.stringValue.flatMap(ISODate.parse))
+            #expect(abs(job.runAt.timeIntervalSince(requestedAt) - 5) < 0.01 && job.maxAttempts == 7)
             // A GET right after coalesces into the same PENDING index.
             #expect(try await client.call(.get, "\(base)/\(hook)").json == ["ok": true])
             #expect(try await stack.count("endpoint_indexes", "source = 'HOOK'") == 1)

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import KongflowApp
 import Logging
 import Queue
+import Runs
 import Storage
 import Tenancy
 import Testing
@@ -22,6 +23,7 @@ struct TestStack: Sendable {
     var database: any Database { runtime.database }
     var queue: JobQueue { runtime.queue }
     var endpoints: EndpointService { runtime.endpoints }
+    var runs: RunEngine { runtime.runs }
     var client: EndpointClient { runtime.client }
 
     init(database: any Database, clientConfiguration: EndpointClientConfiguration, hookDelay: TimeInterval = 0) {

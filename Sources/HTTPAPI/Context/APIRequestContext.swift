@@ -46,8 +46,8 @@ public struct APIJSONEncoder: ResponseEncoder {
 extension Request {
     /// The body as one JSON document; nil when empty and not `required`. Over the context's limit
     /// is 413; anything else that is not one JSON document is 400 with `message`.
-    func jsonBody(context: APIRequestContext, required: Bool, message: String) async throws -> JSONValue? {
-        let buffer = try await body.collect(upTo: context.maxUploadSize)
+    func jsonBody(context: APIRequestContext, required: Bool, message: String, limit: Int? = nil) async throws -> JSONValue? {
+        let buffer = try await body.collect(upTo: limit ?? context.maxUploadSize)
         if buffer.readableBytes == 0 {
             if required { throw APIError(.badRequest, message) }
             return nil
@@ -61,8 +61,9 @@ extension Request {
 
     /// The body decoded and validated as `T`, once, at the edge. 400 with `message` (and zod's
     /// wording of every issue) when it does not fit.
-    func decode<T: WireDecodable>(_ type: T.Type, context: APIRequestContext, message: String, required: Bool = true) async throws -> T {
-        let json = try await jsonBody(context: context, required: required, message: message) ?? .object([:])
+    func decode<T: WireDecodable>(_ type: T.Type, context: APIRequestContext, message: String, required: Bool = true,
+                                  limit: Int? = nil) async throws -> T {
+        let json = try await jsonBody(context: context, required: required, message: message, limit: limit) ?? .object([:])
         do {
             return try T.decode(json)
         } catch let error as ValidationError {

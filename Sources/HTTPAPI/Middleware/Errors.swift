@@ -4,6 +4,7 @@ import Logging
 import Storage
 import Tenancy
 import Endpoints
+import Runs
 
 /// What the client sees of a failure: a status and trigger.dev's `{"error": "<message>"}` body.
 public struct APIError: Error, HTTPResponseError, Equatable {
@@ -43,6 +44,12 @@ public enum ErrorMapping {
             }
         case let error as TenancyError:
             return APIError(.badRequest, error.description)
+        case let error as RunServiceError:
+            switch error {
+            case .runNotFound, .taskNotFound, .eventNotFound, .jobNotFound: return APIError(.notFound, error.description)
+            case .invalidInput: return APIError(.badRequest, error.description)
+            case .tooLarge: return APIError(.contentTooLarge, error.description)
+            }
         case let error as EndpointServiceError:
             switch error {
             case .failedPing, .failedUpsert, .invalidInput: return APIError(.badRequest, error.description)

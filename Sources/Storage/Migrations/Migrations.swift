@@ -6,5 +6,6 @@ public enum Migrations {
         m0003EndpointLifecycle,
         m0004Registration,
         m0005QueueConcurrency,
+        m0006Runs,
     ]
 }
