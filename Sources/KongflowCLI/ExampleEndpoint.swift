@@ -31,7 +31,10 @@ struct ExampleEndpointCommand: AsyncParsableCommand {
             responder: CallbackResponder<BasicRequestContext> { request, _ in
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
-                if headers["x-trigger-action"] == "INDEX_ENDPOINT", delay > .zero { try await Task.sleep(for: delay) }
+                if headers["x-trigger-action"] == "INDEX_ENDPOINT", delay > .zero {
+                    logger.info("delaying INDEX_ENDPOINT", metadata: ["seconds": "\(indexDelay)"])
+                    try await Task.sleep(for: delay)
+                }
                 let (status, body) = responder.respond(method: request.method.rawValue, headers: headers)
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: body)))

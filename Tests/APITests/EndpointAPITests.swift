@@ -85,7 +85,7 @@ import TriggerProtocol
                 (#"{"id":"a","url":"not a url"}"#, .badRequest, "Invalid request body: url must be an http or https URL"),
                 (#"{"id":"","url":"http://example.com"}"#, .badRequest, "Invalid request body: id must be 1 to 100 characters"),
                 (#"{"id":"\#(String(repeating: "x", count: 101))","url":"http://example.com"}"#, .badRequest, "Invalid request body: id must be 1 to 100 characters"),
-                (#"{"id":"a","url":"http://example.com","pad":"\#(String(repeating: "x", count: 2 << 20))"}"#, .contentTooLarge, "Request body is too large"),
+                (#"{"id":"a","url":"http://example.com","pad":"\#(String(repeating: "x", count: 2 << 20))"}"#, .contentTooLarge, "Request body is too large: the limit is 1048576 bytes"),
                 (String(repeating: "[", count: 100_000), .badRequest, "Invalid request body"),
             ]
             for (body, status, message) in bodies {
@@ -189,11 +189,12 @@ import TriggerProtocol
             let env = try await stack.environment()
             let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
             defer { Task { await server.stop() } }
+            let api = DirectAPI(client)
             let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-                        return (response.status, response.json["endpointIndex"]?["id"]?.stringValue)
+                        let response = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                        return (HTTPResponse.Status(code: response.status), response.json["endpointIndex"]?["id"]?.stringValue)
                     }
                 }
                 return try await group.reduce(into: [(HTTPResponse.Status, String?)]()) { $0.append($1) }

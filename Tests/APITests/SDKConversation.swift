@@ -103,7 +103,8 @@ actor SDKConversation {
             guard let actual = idempotencyKey(key, body: body) else { return }
             request.headers.add(name: "idempotency-key", value: actual)
         }
-        body = substitute(body, newTimestamp: Date().addingTimeInterval(1))
+        // A wait the SDK asks for now ends in a second; three leave a loaded machine time to store it WAITING.
+        body = substitute(body, newTimestamp: Date().addingTimeInterval(3))
         request.body = .bytes(ByteBuffer(bytes: body.jsonBytes()))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))

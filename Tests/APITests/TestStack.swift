@@ -1,5 +1,6 @@
 import EndpointClient
 import Endpoints
+import AsyncHTTPClient
 import Foundation
 import HTTPAPI
 import Hummingbird
@@ -13,6 +14,7 @@ import Tenancy
 import Testing
 import TestSupport
 import TriggerProtocol
+import JSON
 
 /// The whole server in-process on a real database: services, worker and HTTP API on a live port.
 struct TestStack: Sendable {
@@ -26,11 +28,12 @@ struct TestStack: Sendable {
     var runs: RunEngine { runtime.runs }
     var client: EndpointClient { runtime.client }
 
-    init(database: any Database, clientConfiguration: EndpointClientConfiguration, hookDelay: TimeInterval = 0) {
+    init(database: any Database, clientConfiguration: EndpointClientConfiguration, hookDelay: TimeInterval = 0,
+         runConfiguration: RunEngine.Configuration = .init()) {
         var configuration = EndpointService.Configuration()
         configuration.hookDelay = hookDelay
         runtime = KongflowRuntime(database: database, logger: TestDatabase.testLogger,
-                                  clientConfiguration: clientConfiguration, endpointConfiguration: configuration)
+                                  clientConfiguration: clientConfiguration, endpointConfiguration: configuration, runConfiguration: runConfiguration)
         var deps = runtime.apiDependencies()
         deps.indexWaitTimeout = .seconds(20)
         self.deps = deps
@@ -53,10 +56,10 @@ struct TestStack: Sendable {
 
     /// Runs `body` with a live HTTP server (and a worker unless `worker` is false).
     static func run(_ backend: Backend, migrate: Bool = true, worker: Bool = true, concurrency: Int = 8, hookDelay: TimeInterval = 0,
-                    client: EndpointClientConfiguration = clientConfiguration(),
+                    client: EndpointClientConfiguration = clientConfiguration(), runs: RunEngine.Configuration = .init(),
                     _ body: @escaping @Sendable (TestStack, any TestClientProtocol) async throws -> Void) async throws {
         try await TestDatabase.with(backend, migrate: migrate) { (db: any Database) async throws -> Void in
-            let stack = TestStack(database: db, clientConfiguration: client, hookDelay: hookDelay)
+            let stack = TestStack(database: db, clientConfiguration: client, hookDelay: hookDelay, runConfiguration: runs)
             let workerInstance = stack.makeWorker(concurrency: concurrency)
             let workerTask = worker ? Task { try await workerInstance.run() } : nil
             do {
@@ -122,5 +125,92 @@ actor SwitchableEndpoint {
             return .json(200, index.jsonString())
         }
         return RealSDKReplay.reply(to: request, apiKey: apiKey)
+    }
+}
+
+/// An endpoint made up in the test: PING and INDEX_ENDPOINT as the SDK answers them, declaring
+/// `eventTrigger` jobs, and EXECUTE_JOB answered by the test's closure.
+struct ScriptedEndpoint {
+    /// An `eventTrigger` job as the SDK declares it (`queue` as 2.0's `{name, maxConcurrent}`).
+    static func job(_ id: String, event: String, filter: JSONValue = [:], queue: (String, Int)? = nil, version: String = "1.0.0") -> JSONValue {
+        var job: JSONValue = [
+            "id": .string(id), "name": .string(id), "version": .string(version),
+            "event": ["name": .string(event), "title": "Event", "source": "trigger.dev", "icon": "custom-event"],
+            "trigger": ["type": "static", "title": .string(event), "rule": ["event": .string(event), "source": "trigger.dev", "payload": filter]],
+            "integrations": [:], "startPosition": "latest", "enabled": true, "preprocessRuns": false,
+        ]
+        if let (name, limit) = queue, case .object(var object) = job {
+            object["queue"] = ["name": .string(name), "maxConcurrent": .number(Double(limit))]
+            job = .object(object)
+        }
+        return job
+    }
+
+    static func index(_ jobs: [JSONValue]) -> JSONValue {
+        ["jobs": .array(jobs), "sources": [], "dynamicTriggers": [], "dynamicSchedules": []]
+    }
+
+    /// Starts the endpoint, registers it as `my-endpoint` and waits until its jobs are registered.
+    static func start(_ stack: TestStack, _ client: any TestClientProtocol, environment: AuthenticatedEnvironment, jobs: [JSONValue],
+                      execute: @escaping @Sendable (JSONValue) async throws -> TestHTTPServer.Reply) async throws -> TestHTTPServer {
+        let index = Self.index(jobs).jsonString()
+        let key = environment.apiKey
+        let server = try await TestHTTPServer.start { request in
+            guard request.headers["x-trigger-api-key"] == key else { return .json(401, #"{"message":"Unauthorized"}"#) }
+            switch request.headers["x-trigger-action"] {
+            case "PING": return .json(200, #"{"ok":true}"#)
+            case "INDEX_ENDPOINT": return .json(200, index)
+            case "EXECUTE_JOB": return try await execute((try? JSONValue.parse(request.body)) ?? .null)
+            default: return .json(405, "{}")
+            }
+        }
+        let created = try await client.call(.post, "/api/v1/endpoints", key: key, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+        let indexId = try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)), "\(created.text)")
+        #expect(try await stack.settledIndex(indexId, environment: environment).status == .success)
+        return server
+    }
+}
+
+extension TestStack {
+    /// Sends an event through the API; returns its id.
+    @discardableResult
+    func send(_ client: any TestClientProtocol, _ environment: AuthenticatedEnvironment, _ name: String, payload: JSONValue = [:], id: String? = nil) async throws -> String {
+        var event: [String: JSONValue] = ["name": .string(name), "payload": payload]
+        if let id { event["id"] = .string(id) }
+        let response = try await client.call(.post, "/api/v1/events", key: environment.apiKey, body: JSONValue.object(["event": .object(event)]).jsonString())
+        #expect(response.status == .ok, "\(response.text)")
+        return response.json["id"]?.stringValue ?? ""
+    }
+
+    /// Waits until `count` runs exist and all have finished; returns them, newest first.
+    func finishedRuns(_ environment: AuthenticatedEnvironment, count: Int, timeout: Duration = .seconds(60)) async throws -> [JobRun] {
+        var runs: [JobRun] = []
+        #expect(try await eventually(timeout: timeout) {
+            runs = try await self.runs.runs(environment: environment, limit: 100)
+            return runs.count == count && runs.allSatisfy { $0.status.isFinished }
+        }, "\(runs.map { "\($0.status)" })")
+        return runs
+    }
+}
+
+/// Requests over their own connections with a long deadline, for tests that send many at once: the
+/// test client runs one connection with a 20 s read timeout, which a loaded machine exceeds when a
+/// hundred requests queue on it.
+struct DirectAPI: Sendable {
+    let baseURL: String
+
+    init(_ client: any TestClientProtocol) { baseURL = "http://127.0.0.1:\(client.port!)" }
+
+    func call(_ method: HTTPRequest.Method, _ path: String, key: String, body: String? = nil) async throws -> (status: Int, json: JSONValue) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .init(rawValue: method.rawValue)
+        request.headers.add(name: "authorization", value: "Bearer \(key)")
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let bytes = try await response.body.collect(upTo: 10 << 20)
+        return (Int(response.status.code), (try? JSONValue.parse(Data(bytes.readableBytesView))) ?? .null)
     }
 }

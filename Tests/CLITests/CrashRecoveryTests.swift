@@ -6,7 +6,8 @@ import TestSupport
 
 /// `kill -9` of the server in the middle of indexing a 1,000-job endpoint: after a restart every
 /// item registers exactly once and the index is terminal (RELIABILITY.md). The endpoint answers
-/// INDEX_ENDPOINT after 2 s, so the kill lands while the index job is running, every time.
+/// INDEX_ENDPOINT after 10 s and says when it got the request, so the kill lands while the index job
+/// is running, every time, however slow the machine.
 @Suite struct CrashRecoveryTests {
     @Test(arguments: Backend.available)
     func killedWorkerMidIndexingConverges(_ backend: Backend) async throws {
@@ -16,7 +17,7 @@ import TestSupport
         let port = try await first.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)
         let key = try await first.waitFor(#"API key \(shown once.*\): (tr_dev_[A-Za-z0-9]{20})"#)
         let example = try KongflowProcess.start(["example-endpoint", "--port", "0", "--api-key", key, "--id", "big", "--extra-jobs", "992",
-                                                 "--index-delay", "2"])
+                                                 "--index-delay", "10"])
         let endpointURL = try await example.waitFor(#"url=(http://127\.0\.0\.1:\d+/api/trigger)"#)
         let env = ["KONGFLOW_API_URL": "http://127.0.0.1:\(port)", "KONGFLOW_API_KEY": key]
         let created = try await KongflowProcess.run(["endpoints", "create", "--id", "big", "--url", endpointURL, "--json"], environment: env)
@@ -29,6 +30,7 @@ import TestSupport
             Set(try await db.query(SQLQuery(unsafeSQL: "SELECT id FROM \(table)")).map { try $0.decode("id", as: UUID.self) })
         }
         // The worker has claimed the index job and is waiting for the endpoint: kill it, no clean-up.
+        _ = try await example.waitFor("delaying INDEX_ENDPOINT")
         #expect(try await eventually(timeout: .seconds(60)) {
             try await count("SELECT COUNT(*) AS n FROM endpoint_indexes WHERE status = 'STARTED'") == 1
         })

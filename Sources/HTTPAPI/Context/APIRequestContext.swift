@@ -47,7 +47,13 @@ extension Request {
     /// The body as one JSON document; nil when empty and not `required`. Over the context's limit
     /// is 413; anything else that is not one JSON document is 400 with `message`.
     func jsonBody(context: APIRequestContext, required: Bool, message: String, limit: Int? = nil) async throws -> JSONValue? {
-        let buffer = try await body.collect(upTo: limit ?? context.maxUploadSize)
+        let maximum = limit ?? context.maxUploadSize
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: maximum)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "Request body is too large: the limit is \(maximum) bytes")
+        }
         if buffer.readableBytes == 0 {
             if required { throw APIError(.badRequest, message) }
             return nil
