@@ -110,7 +110,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // A TriggerClient written in Swift with example jobs: the quick start's app, and tests' and benchmarks' endpoint.
-        .target(name: "ExampleEndpoint", dependencies: ["JSON", "TriggerProtocol"], swiftSettings: strict),
+        .target(name: "ExampleEndpoint", dependencies: [
+            "JSON", "TriggerProtocol",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
         // The `kongflow` commands.
         .target(name: "KongflowCLI", dependencies: [
             "KongflowApp", "ExampleEndpoint", "JSON", "Storage", "StorageDrivers", "Tenancy", "HTTPAPI", "Queue", "Endpoints", "Registration", "EndpointClient", "TriggerProtocol",
@@ -156,7 +161,7 @@ let package = Package(
             "Queue", "Storage", "TestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Queue", "Storage", "StorageDrivers"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Queue", "Storage", "StorageDrivers", "JSON"], swiftSettings: strict),
         .testTarget(name: "ProtocolTests", dependencies: ["TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndpointClientTests", dependencies: ["EndpointClient", "TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration"], swiftSettings: strict),

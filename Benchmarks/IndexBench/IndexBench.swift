@@ -39,13 +39,13 @@ struct IndexBench: AsyncParsableCommand {
     func measure(size: Int, db: any Database, logger: Logger) async throws -> (Double, Double) {
         let tenancy = TenancyService(database: db)
         let env = try await tenancy.createEnvironment(organization: "Bench \(UUID().uuidString.prefix(6))", project: "P", type: .production)
-        let example = ExampleClient(apiKey: env.apiKey, id: "bench", index: ExampleClient.index(clientId: "bench", extraJobs: max(0, size - 8)))
+        let example = ExampleClient(apiKey: env.apiKey, id: "bench", index: ExampleClient.index(clientId: "bench", extraJobs: max(0, size - 10)))
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
-                let (status, body) = example.respond(method: request.method.rawValue, headers: headers)
+                let (status, body) = example.answer(method: request.method.rawValue, headers: headers)
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
             },
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),

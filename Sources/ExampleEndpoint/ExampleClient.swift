@@ -1,22 +1,34 @@
 import Foundation
 import JSON
 
-/// A TriggerClient written in Swift: answers PING and INDEX_ENDPOINT the way the trigger.dev v2 SDK's
-/// `TriggerClient.handleRequest` does, declaring a few jobs of each trigger kind. It lets the quick
-/// start, the tests and the benchmarks use an endpoint without a JavaScript app.
+/// A TriggerClient written in Swift: answers PING, INDEX_ENDPOINT and EXECUTE_JOB the way the
+/// trigger.dev v2 SDK's `TriggerClient.handleRequest` does, declaring a few jobs of each trigger kind
+/// and running them (logs, tasks, waits) against Kongflow's API. It lets the quick start, the tests and
+/// the benchmarks use an endpoint without a JavaScript app.
 public struct ExampleClient: Sendable {
     let apiKey: String
     let id: String
     let indexJSON: String
+    /// Where the jobs' `io` calls go (the SDK's `TRIGGER_API_URL`).
+    let apiURL: String
 
-    public init(apiKey: String, id: String, index: JSONValue) {
+    public init(apiKey: String, id: String, index: JSONValue, apiURL: String = "http://127.0.0.1:3030") {
         self.apiKey = apiKey
         self.id = id
         self.indexJSON = index.jsonString()
+        self.apiURL = apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL
     }
 
     /// The SDK's order of checks: key, method, action; then the action itself.
-    public func respond(method: String, headers: [String: String]) -> (Int, String) {
+    public func respond(method: String, headers: [String: String], body: Data = Data()) async -> (Int, String) {
+        if headers["x-trigger-action"] == "EXECUTE_JOB", headers["x-trigger-api-key"] == apiKey, method == "POST" {
+            return await execute(body)
+        }
+        return answer(method: method, headers: headers)
+    }
+
+    /// PING and INDEX_ENDPOINT (and every refusal), which need no I/O.
+    public func answer(method: String, headers: [String: String]) -> (Int, String) {
         guard let key = headers["x-trigger-api-key"], key == apiKey else { return (401, #"{"message":"Unauthorized"}"#) }
         guard method == "POST" else { return (405, #"{"message":"Method not allowed"}"#) }
         guard let action = headers["x-trigger-action"] else { return (400, #"{"message":"Missing x-trigger-action header"}"#) }
@@ -41,14 +53,18 @@ public struct ExampleClient: Sendable {
         let now: JSONValue = ["id": "now", "name": "Now", "icon": "clock", "payload": ["ts": "__CURRENT_DATE__", "lastTimestamp": "__CURRENT_DATE__"]]
         let github: JSONValue = ["id": "github", "metadata": ["id": "github", "name": "GitHub"], "authSource": "LOCAL"]
         let sourceKey = "github.repo-http-acmeweb-github"
-        func eventJob(_ id: String, _ event: String, version: String = "1.0.0") -> JSONValue {
-            ["id": .string(id), "name": .string("On \(event)"), "version": .string(version),
+        func eventJob(_ id: String, _ event: String, version: String = "1.0.0", queue: JSONValue? = nil) -> JSONValue {
+            var job: [String: JSONValue] = ["id": .string(id), "name": .string("On \(event)"), "version": .string(version),
              "event": ["name": .string(event), "title": "Event", "source": "trigger.dev", "icon": "custom-event"],
              "trigger": ["type": "static", "title": .string(event), "rule": ["event": .string(event), "source": "trigger.dev", "payload": [:]]],
              "integrations": [:], "startPosition": "latest", "enabled": true, "preprocessRuns": false]
+            if let queue { job["queue"] = queue }
+            return .object(job)
         }
         var jobs: [JSONValue] = [
             eventJob("send-welcome-email", "user.created"),
+            eventJob("slow-task", "example.slow"),
+            eventJob("log-and-task", "example.bench", queue: ["name": "bench", "maxConcurrent": 1000]),
             ["id": "hourly-report", "name": "Hourly report", "version": "1.0.0",
              "event": ["name": "trigger.scheduled", "title": "Schedule", "source": "trigger.dev", "icon": "schedule-interval", "examples": [now],
                        "properties": [["label": "Interval", "text": "3600s"]]],

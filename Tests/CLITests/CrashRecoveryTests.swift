@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Storage
 import StorageDrivers
 import Testing
@@ -16,7 +17,7 @@ import TestSupport
         let first = try KongflowProcess.start(serveArguments)
         let port = try await first.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)
         let key = try await first.waitFor(#"API key \(shown once.*\): (tr_dev_[A-Za-z0-9]{20})"#)
-        let example = try KongflowProcess.start(["example-endpoint", "--port", "0", "--api-key", key, "--id", "big", "--extra-jobs", "992",
+        let example = try KongflowProcess.start(["example-endpoint", "--port", "0", "--api-key", key, "--id", "big", "--extra-jobs", "990",
                                                  "--index-delay", "10"])
         let endpointURL = try await example.waitFor(#"url=(http://127\.0\.0\.1:\d+/api/trigger)"#)
         let env = ["KONGFLOW_API_URL": "http://127.0.0.1:\(port)", "KONGFLOW_API_KEY": key]
@@ -51,6 +52,54 @@ import TestSupport
         #expect(try await count("SELECT COUNT(*) AS n FROM job_aliases") == 1000)
         #expect(try await count("SELECT COUNT(*) AS n FROM endpoint_index_registrations WHERE status = 'REGISTERED'") == 1003)
         #expect(try await count("SELECT COUNT(*) AS n FROM endpoint_indexes WHERE status = 'SUCCESS'") == 1)
+        #expect(await second.terminate() == 0)
+        #expect(await example.terminate() == 0)
+    }
+
+    /// `kill -9` of the server while a run's task is running on the endpoint: after a restart the
+    /// execution runs again (the stalled job is released), the replay finishes the task, and the run
+    /// ends SUCCESS exactly once.
+    @Test(arguments: Backend.available)
+    func killedServerMidRunFinishesTheRunOnce(_ backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let port = try TestHTTPServer.closedPort()
+        let serveArguments = ["serve", "--port", "\(port)", "--database-url", url, "--heartbeat-timeout", "2", "--poll-interval", "0.2"]
+        let first = try KongflowProcess.start(serveArguments)
+        _ = try await first.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)
+        let key = try await first.waitFor(#"API key \(shown once.*\): (tr_dev_[A-Za-z0-9]{20})"#)
+        let api = "http://127.0.0.1:\(port)"
+        let example = try KongflowProcess.start(["example-endpoint", "--port", "0", "--api-key", key, "--id", "my-endpoint", "--api-url", api])
+        let endpointURL = try await example.waitFor(#"url=(http://127\.0\.0\.1:\d+/api/trigger)"#)
+        let env = ["KONGFLOW_API_URL": api, "KONGFLOW_API_KEY": key]
+        let created = try await KongflowProcess.run(["endpoints", "index", "my-endpoint", "--wait"], environment: env)
+        #expect(created.status != 0, "not registered yet")
+        #expect(try await KongflowProcess.run(["endpoints", "create", "--id", "my-endpoint", "--url", endpointURL], environment: env).status == 0)
+        #expect(try await eventually {
+            try await KongflowProcess.run(["registered-jobs", "list"], environment: env).stdout.contains("slow-task")
+        })
+        let sent = try await KongflowProcess.run(["events", "send", "example.slow", "--payload", #"{"seconds":3}"#, "--id", "slow-1"], environment: env)
+        #expect(sent.status == 0, "\(sent.stderr)")
+        // The endpoint is inside the run's task: kill the server, no clean-up.
+        _ = try await example.waitFor("job=slow-task.*executing job")
+        #expect(await first.terminate(signal: SIGKILL) == SIGKILL)
+
+        let second = try KongflowProcess.start(serveArguments)
+        _ = try await second.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)
+        var run: JSONValue = .null
+        #expect(try await eventually(timeout: .seconds(120)) {
+            let event = try await KongflowProcess.run(["events", "show", "slow-1", "--json"], environment: env)
+            let runs = (try? JSONValue.parse(event.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))?["runs"]?.arrayValue ?? []
+            guard runs.count == 1, let id = runs[0]["id"]?.stringValue else { return false }
+            let shown = try await KongflowProcess.run(["runs", "show", id, "--json"], environment: env)
+            run = (try? JSONValue.parse(shown.stdout.trimmingCharacters(in: .whitespacesAndNewlines))) ?? .null
+            return ["SUCCESS", "FAILURE", "CANCELED"].contains(run["status"]?.stringValue ?? "")
+        }, "\(run.jsonString())")
+        #expect(run["status"] == "SUCCESS" && run["output"]?["done"] == true, "\(run.jsonString())")
+        #expect((run["executions"]?.numberValue ?? 0) >= 2, "the execution ran again after the crash")
+        #expect(run["tasks"]?.arrayValue?.count == 1 && run["tasks"]?[0]?["status"] == "COMPLETED")
+        let db = try await DatabaseURL(url).open(logger: TestDatabase.testLogger)
+        #expect(try await db.queryFirst("SELECT COUNT(*) AS n FROM job_runs")?.decode("n", as: Int.self) == 1)
+        await db.close()
         #expect(await second.terminate() == 0)
         #expect(await example.terminate() == 0)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Testing
 import TestSupport
 
@@ -11,7 +12,8 @@ import TestSupport
         let server = try KongflowProcess.start(["serve", "--port", "0", "--database-url", url, "--poll-interval", "0.2"])
         let port = try await server.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)
         let key = try await server.waitFor(#"API key \(shown once.*\): (tr_dev_[A-Za-z0-9]{20})"#)
-        let example = try KongflowProcess.start(["example-endpoint", "--port", "0", "--api-key", key, "--id", "my-endpoint"])
+        let example = try KongflowProcess.start(["example-endpoint", "--port", "0", "--api-key", key, "--id", "my-endpoint",
+                                                 "--api-url", "http://127.0.0.1:\(port)"])
         let endpointURL = try await example.waitFor(#"url=(http://127\.0\.0\.1:\d+/api/trigger)"#)
         let env = ["KONGFLOW_API_URL": "http://127.0.0.1:\(port)", "KONGFLOW_API_KEY": key]
 
@@ -19,7 +21,7 @@ import TestSupport
         #expect(created.status == 0 && created.stdout.hasPrefix("Registered my-endpoint"), "\(created.stderr)")
         let indexed = try await KongflowProcess.run(["endpoints", "index", "my-endpoint", "--wait", "--reason", "quick start"], environment: env)
         #expect(indexed.status == 0, "\(indexed.stderr)")
-        #expect(indexed.stdout.contains(": SUCCESS") && indexed.stdout.contains("jobs 8, sources 1, dynamic triggers 1, dynamic schedules 1"))
+        #expect(indexed.stdout.contains(": SUCCESS") && indexed.stdout.contains("jobs 10, sources 1, dynamic triggers 1, dynamic schedules 1"))
         let listed = try await KongflowProcess.run(["endpoints", "list", "--json"], environment: env)
         #expect(listed.stdout.contains("\"slug\":\"my-endpoint\""))
         let shown = try await KongflowProcess.run(["endpoints", "show", "my-endpoint"], environment: env)
@@ -31,6 +33,26 @@ import TestSupport
         })
         let job = try await KongflowProcess.run(["registered-jobs", "show", "hourly-report"], environment: env)
         #expect(job.stdout.contains("\"latestVersion\":\"1.0.0\""))
+
+        // The example endpoint runs its jobs: send an event, watch the run succeed.
+        let sent = try await KongflowProcess.run(["events", "send", "user.created", "--payload", #"{"userId":"u_42","plan":"pro"}"#, "--json"],
+                                                 environment: env)
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let eventId = try #require(try? JSONValue.parse(sent.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["id"]?.stringValue)
+        var runId = ""
+        #expect(try await eventually {
+            let event = try await KongflowProcess.run(["events", "show", eventId, "--json"], environment: env)
+            runId = (try? JSONValue.parse(event.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))?["runs"]?[0]?["id"]?.stringValue ?? ""
+            return !runId.isEmpty
+        })
+        let watched = try await KongflowProcess.run(["runs", "watch", runId, "--interval", "0.1"], environment: env)
+        #expect(watched.status == 0, "\(watched.stdout)\(watched.stderr)")
+        #expect(watched.stdout.contains("SUCCESS") && watched.stdout.contains("COMPLETED  Load user"), "\(watched.stdout)")
+        let shownRun = try await KongflowProcess.run(["runs", "show", runId], environment: env)
+        #expect(shownRun.stdout.contains("COMPLETED  log: Hello u_42") && shownRun.stdout.contains("COMPLETED  wait"), "\(shownRun.stdout)")
+        #expect(shownRun.stdout.contains(#"output: {"ok":true,"user":{"id":"u_42","plan":"pro"}}"#), "\(shownRun.stdout)")
+        let runs = try await KongflowProcess.run(["runs", "list", "--job", "send-welcome-email"], environment: env)
+        #expect(runs.stdout.contains("send-welcome-email #1  SUCCESS"), "\(runs.stdout)")
 
         let wrong = try await KongflowProcess.run(["endpoints", "create", "--id", "other", "--url", endpointURL], environment: env)
         #expect(wrong.status != 0 && wrong.stderr.contains("Endpoint ID mismatch error. Expected my-endpoint, got other"))

@@ -44,7 +44,7 @@ PIDS+=($!)
 PORT=$(wait_for 'address=http://127\.0\.0\.1:([0-9]+)' "$WORK/serve.log" 60)
 KEY=$(wait_for 'API key \(shown once[^)]*\): (tr_dev_[A-Za-z0-9]{20})' "$WORK/serve.log" 60)
 API="http://127.0.0.1:$PORT"
-"$KONGFLOW" example-endpoint --port 0 --api-key "$KEY" --id big --extra-jobs 2992 >"$WORK/example.log" 2>&1 &
+"$KONGFLOW" example-endpoint --port 0 --api-key "$KEY" --id big --extra-jobs 2990 >"$WORK/example.log" 2>&1 &
 PIDS+=($!)
 ENDPOINT=$(wait_for 'url=(http://127\.0\.0\.1:[0-9]+/api/trigger)' "$WORK/example.log" 60)
 
