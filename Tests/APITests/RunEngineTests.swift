@@ -71,6 +71,11 @@ import TestSupport
             let event = try await client.call(.get, "/api/v2/events/evt-1", key: env.apiKey)
             #expect(event.json["runs"]?.arrayValue?.count == 2)
             #expect(try await stack.count("event_records") == 6)
+            let metrics = try await client.call(.get, "/metrics").text
+            #expect(metrics.contains(#"kongflow_runs_finished_total{status="SUCCESS"} 5"#), "\(metrics)")
+            #expect(metrics.contains(#"kongflow_runs_current{status="SUCCESS"} 5"#))
+            #expect(metrics.contains(#"kongflow_run_executions_total{outcome="success"} 5"#))
+            #expect(metrics.contains("kongflow_event_to_execution_seconds_count 5"))
         }
     }
 

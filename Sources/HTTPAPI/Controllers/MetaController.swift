@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Prometheus
 import Queue
+import Runs
 
 /// `/metrics` and the OpenAPI document.
 struct MetaController {
@@ -10,9 +11,12 @@ struct MetaController {
 
     func addRoutes(to router: some RouterMethods<APIRequestContext>) {
         let queueGauges = QueueGauges(registry: deps.metrics)
+        let runGauges = RunGauges(registry: deps.metrics)
         router.get("/metrics") { _, _ in
-            // Queue depth is read at scrape time, so every process reports the shared database's view.
+            // Queue depth and runs by status are read at scrape time, so every process reports the
+            // shared database's view.
             if let counts = try? await deps.queue.counts() { queueGauges.update(counts) }
+            if let counts = try? await deps.runs.runCounts() { runGauges.update(counts) }
             var buffer: [UInt8] = []
             deps.metrics.emit(into: &buffer)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -22,6 +26,24 @@ struct MetaController {
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+    }
+}
+
+struct RunGauges: Sendable {
+    let gauges: [RunStatus: Prometheus.Gauge]
+
+    init(registry: PrometheusCollectorRegistry) {
+        var gauges: [RunStatus: Prometheus.Gauge] = [:]
+        for status in RunStatus.allCases {
+            gauges[status] = registry.makeGauge(
+                descriptor: MetricNameDescriptor(namespace: "kongflow", subsystem: "runs", metricName: "current", unitName: "", helpText: "Runs by status"),
+                labels: [("status", status.rawValue)])
+        }
+        self.gauges = gauges
+    }
+
+    func update(_ counts: [RunStatus: Int]) {
+        for (status, gauge) in gauges { gauge.set(Double(counts[status] ?? 0)) }
     }
 }
 
