@@ -145,6 +145,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Benchmarks/IndexBench", swiftSettings: strict),
 
+        // Runs at speed (BENCHMARKS.md).
+        .executableTarget(name: "kongflow-run-bench", dependencies: [
+            "KongflowApp", "ExampleEndpoint", "JSON", "Queue", "Storage", "StorageDrivers", "Tenancy", "EndpointClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Benchmarks/RunBench", swiftSettings: strict),
+
         .target(name: "TestSupport", dependencies: [
             "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -17,11 +17,17 @@ public struct EndpointRepository: Sendable {
 
     /// Creates the endpoint or, when the environment already has one with this slug, updates its
     /// url (and revives it if it was deleted). The hook identifier never changes.
-    func upsert(environmentId: UUID, organizationId: UUID, projectId: UUID, slug: String, url: String, now: Date, in tx: any Transaction) async throws -> Endpoint {
+    /// Creates or updates the endpoint; the SDK versions its PING reported replace the stored ones
+    /// (unknown ones keep what indexing learned).
+    func upsert(environmentId: UUID, organizationId: UUID, projectId: UUID, slug: String, url: String,
+                version: String?, sdkVersion: String?, now: Date, in tx: any Transaction) async throws -> Endpoint {
         let row = try await tx.queryFirst("""
-            INSERT INTO endpoints (id, slug, url, indexing_hook_identifier, environment_id, organization_id, project_id, created_at, updated_at)
-            VALUES (\(UUID()), \(slug), \(url), \(Self.newHookIdentifier()), \(environmentId), \(organizationId), \(projectId), \(now), \(now))
-            ON CONFLICT (environment_id, slug) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at, deleted_at = NULL
+            INSERT INTO endpoints (id, slug, url, indexing_hook_identifier, environment_id, organization_id, project_id, version, sdk_version, created_at, updated_at)
+            VALUES (\(UUID()), \(slug), \(url), \(Self.newHookIdentifier()), \(environmentId), \(organizationId), \(projectId),
+                    \(version ?? "unknown"), \(sdkVersion ?? "unknown"), \(now), \(now))
+            ON CONFLICT (environment_id, slug) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at, deleted_at = NULL,
+                version = CASE WHEN excluded.version = 'unknown' THEN endpoints.version ELSE excluded.version END,
+                sdk_version = CASE WHEN excluded.sdk_version = 'unknown' THEN endpoints.sdk_version ELSE excluded.sdk_version END
             RETURNING \(unsafeRaw: Endpoint.columns)
             """)
         guard let row else { throw StorageError.queryFailed("upsert returned no row") }
@@ -158,15 +164,16 @@ public struct EndpointRepository: Sendable {
             SELECT kind, item_key, status, error FROM endpoint_index_registrations WHERE index_id = \(indexId) ORDER BY kind, item_key
             """)
         var registered = 0
-        var failures: [RegistrationSummary.Failure] = []
+        var failures: [RegistrationSummary.Failure] = [], unsupported: [RegistrationSummary.Failure] = []
         for row in rows {
-            if try row.decode("status", as: String.self) == "REGISTERED" {
-                registered += 1
-            } else {
-                failures.append(.init(kind: try row.decode("kind"), key: try row.decode("item_key"), message: try row.decodeIfPresent("error") ?? ""))
+            let item = RegistrationSummary.Failure(kind: try row.decode("kind"), key: try row.decode("item_key"), message: try row.decodeIfPresent("error") ?? "")
+            switch try row.decode("status", as: String.self) {
+            case "REGISTERED": registered += 1
+            case "UNSUPPORTED": unsupported.append(item)
+            default: failures.append(item)
             }
         }
-        return RegistrationSummary(registered: registered, failed: failures.count, failures: failures)
+        return RegistrationSummary(registered: registered, failed: failures.count, failures: failures, unsupported: unsupported)
     }
 }
 
@@ -180,4 +187,31 @@ public struct RegistrationSummary: Sendable, Equatable {
     public let registered: Int
     public let failed: Int
     public let failures: [Failure]
+    /// Declarations Kongflow does not serve yet (SDK 2.3's webhooks and HTTP endpoints), reported
+    /// so that the user is told instead of left guessing.
+    public let unsupported: [Failure]
+
+    /// What a later SDK declares that is recorded but not registered, with the message the user sees.
+    public static let unsupportedKinds: [(field: String, kind: String, message: String)] = [
+        ("webhooks", "WEBHOOK", "Webhooks (client.defineWebhook) are not supported by Kongflow yet; this webhook was not registered"),
+        ("httpEndpoints", "HTTP_ENDPOINT", "HTTP endpoints (client.defineHttpEndpoint) are not supported by Kongflow yet; this endpoint was not registered"),
+    ]
+
+    /// Writes one UNSUPPORTED row per declared item of the kinds above.
+    static func recordUnsupported(indexId: UUID, webhooks: [JSONValue], httpEndpoints: [JSONValue], now: Date, in tx: any Transaction) async throws {
+        var rows: [SQLQuery] = []
+        for (items, entry) in [(webhooks, unsupportedKinds[0]), (httpEndpoints, unsupportedKinds[1])] {
+            var seen = Set<String>()
+            for (position, item) in items.enumerated() {
+                let key = item["key"]?.stringValue ?? item["id"]?.stringValue ?? "\(entry.field)[\(position)]"
+                guard seen.insert(key).inserted else { continue }
+                rows.append("(\(indexId), \(entry.kind), \(key), 'UNSUPPORTED', \(entry.message), \(now))")
+            }
+        }
+        guard !rows.isEmpty else { return }
+        try await tx.query("""
+            INSERT INTO endpoint_index_registrations (index_id, kind, item_key, status, error, updated_at) VALUES \(SQLQuery.joined(rows))
+            ON CONFLICT (index_id, kind, item_key) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at
+            """)
+    }
 }

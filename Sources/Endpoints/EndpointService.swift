@@ -46,8 +46,9 @@ public struct EndpointService: Sendable {
         var logger = self.logger
         logger[metadataKey: "endpoint_slug"] = "\(slug)"
         logger[metadataKey: "environment_id"] = "\(environment.id.uuidString.lowercased())"
+        let pong: PingResult
         do {
-            _ = try await client.ping(url: url, apiKey: environment.apiKey, endpointId: slug)
+            pong = try await client.ping(url: url, apiKey: environment.apiKey, endpointId: slug)
             metrics.ping(outcome: "ok")
         } catch let error as EndpointCallError {
             metrics.ping(outcome: "failed")
@@ -60,7 +61,7 @@ public struct EndpointService: Sendable {
             let result = try await database.transaction { tx in
                 let endpoint = try await repository.upsert(
                     environmentId: environment.id, organizationId: environment.organization.id, projectId: environment.project.id,
-                    slug: slug, url: url, now: now, in: tx)
+                    slug: slug, url: url, version: pong.triggerVersion, sdkVersion: pong.triggerSdkVersion, now: now, in: tx)
                 let index = try await self.requestIndex(endpoint: endpoint,
                                                         source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
                 return (endpoint, index)

@@ -80,6 +80,8 @@ extension EndpointService {
             try await repository.updateAfterIndex(endpointId: endpointId, url: result.info.permanentRedirectURL,
                                                   version: result.info.triggerVersion, sdkVersion: result.info.triggerSdkVersion, now: now, in: tx)
             try await queue.enqueue(jobs, in: tx)
+            try await RegistrationSummary.recordUnsupported(indexId: indexId, webhooks: response.webhooks ?? [],
+                                                            httpEndpoints: response.httpEndpoints ?? [], now: now, in: tx)
             return true
         }
         metrics.index(outcome: recorded ? "success" : "superseded", duration: ContinuousClock.now - started)

@@ -153,6 +153,11 @@ struct Endpoints: AsyncParsableCommand {
                     } else if let message = state["error"]?["message"]?.stringValue {
                         print("  \(message)")
                     }
+                    if !json {
+                        for item in (state["registration"]?["failures"]?.arrayValue ?? []) + (state["registration"]?["unsupported"]?.arrayValue ?? []) {
+                            print("  \(item["kind"]?.stringValue ?? "?") \(item["key"]?.stringValue ?? "?"): \(item["message"]?.stringValue ?? "")")
+                        }
+                    }
                     if status == "FAILURE" { throw ExitCode(2) }
                     return
                 }

@@ -8,9 +8,10 @@ import TriggerProtocol
 extension RunEngine {
     // MARK: Ingest (POST /api/v1/events)
 
-    /// Records the event and queues its delivery at `deliverAt` (or `deliverAfter` seconds from now),
-    /// in one transaction. The same event id again in this environment returns the first record and
-    /// delivers nothing (spec §1.2).
+    /// Records the event and delivers it, in one transaction: at once when it is due now (one queue
+    /// hop fewer between the event and its runs' first EXECUTE_JOB), else by a `deliverEvent` job at
+    /// `deliverAt` (or `deliverAfter` seconds from now). The same event id again in this environment
+    /// returns the first record and delivers nothing (spec §1.2).
     public func ingest(_ body: SendEventBody, environment: AuthenticatedEnvironment, sourceContext: JSONValue? = nil) async throws -> EventRecord {
         let payloadJSON = (body.payload ?? .object([:])).jsonString(), contextJSON = (body.context ?? .object([:])).jsonString()
         guard payloadJSON.utf8.count + contextJSON.utf8.count <= configuration.maximumPayloadBytes else {
@@ -30,8 +31,12 @@ extension RunEngine {
                 ON CONFLICT (environment_id, event_id) DO NOTHING
                 RETURNING \(unsafeRaw: EventRecord.columns)
                 """).map(EventRecord.init) {
-                try await queue.enqueue(RunTasks.deliverEvent, payload: DeliverEventPayload(id: inserted.id),
-                                        options: JobOptions(runAt: deliverAt > now ? deliverAt : nil), in: tx)
+                if deliverAt > now {
+                    try await queue.enqueue(RunTasks.deliverEvent, payload: DeliverEventPayload(id: inserted.id), options: JobOptions(runAt: deliverAt), in: tx)
+                    return inserted
+                }
+                // Answered as recorded, before delivery, as the webapp answered (`deliveredAt: null`).
+                _ = try await self.deliver(id: inserted.id, now: now, in: tx)
                 return inserted
             }
             guard let existing = try await tx.queryFirst("""
@@ -47,27 +52,30 @@ extension RunEngine {
     /// transaction. Marking the event delivered first makes a second delivery of it a no-op.
     func deliverEvent(id: UUID, context: JobContext) async throws {
         let now = self.now()
-        let created = try await database.transaction { tx -> Int in
-            guard let event = try await tx.queryFirst("""
-                UPDATE event_records SET delivered_at = \(now), updated_at = \(now) WHERE id = \(id) AND delivered_at IS NULL
-                RETURNING \(unsafeRaw: EventRecord.columns)
-                """).map(EventRecord.init) else { return 0 }
-            let dispatchers = try await tx.query("""
-                SELECT event, payload_filter, context_filter, dispatchable FROM event_dispatchers
-                WHERE environment_id = \(event.environmentId) AND source = \(event.source) AND enabled = \(true) AND manual = \(false)
-                ORDER BY created_at, id
-                """)
-            var versions: [UUID] = []
-            for row in dispatchers {
-                guard Self.names(try row.json("event")).contains(event.name),
-                      Self.matches(event, payloadFilter: try row.json("payload_filter"), contextFilter: try row.json("context_filter")),
-                      let dispatchable = try row.json("dispatchable"), dispatchable["type"]?.stringValue == "JOB_VERSION",
-                      let versionId = dispatchable["id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
-                versions.append(versionId)
-            }
-            return try await self.createRuns(versionIds: versions, event: event, now: now, in: tx).count
-        }
+        let created = try await database.transaction { tx in try await self.deliver(id: id, now: now, in: tx).runs }
         if created > 0 { context.logger.debug("event delivered", metadata: ["event_id": "\(id.lowercasedString)", "runs": "\(created)"]) }
+    }
+
+    /// Delivers the event inside `tx`: nothing if it was delivered already.
+    func deliver(id: UUID, now: Date, in tx: any Transaction) async throws -> (event: EventRecord?, runs: Int) {
+        guard let event = try await tx.queryFirst("""
+            UPDATE event_records SET delivered_at = \(now), updated_at = \(now) WHERE id = \(id) AND delivered_at IS NULL
+            RETURNING \(unsafeRaw: EventRecord.columns)
+            """).map(EventRecord.init) else { return (nil, 0) }
+        let dispatchers = try await tx.query("""
+            SELECT event, payload_filter, context_filter, dispatchable FROM event_dispatchers
+            WHERE environment_id = \(event.environmentId) AND source = \(event.source) AND enabled = \(true) AND manual = \(false)
+            ORDER BY created_at, id
+            """)
+        var versions: [UUID] = []
+        for row in dispatchers {
+            guard Self.names(try row.json("event")).contains(event.name),
+                  Self.matches(event, payloadFilter: try row.json("payload_filter"), contextFilter: try row.json("context_filter")),
+                  let dispatchable = try row.json("dispatchable"), dispatchable["type"]?.stringValue == "JOB_VERSION",
+                  let versionId = dispatchable["id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
+            versions.append(versionId)
+        }
+        return (event, try await self.createRuns(versionIds: versions, event: event, now: now, in: tx).count)
     }
 
     /// A dispatcher's `event` is a name or (later SDKs) a list of names.

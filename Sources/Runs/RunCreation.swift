@@ -47,13 +47,14 @@ extension RunEngine {
         return runIds
     }
 
-    /// Queues the run's next execution. The job key keeps a run to one pending execution; the job
-    /// queue's limit is how many of its runs execute at once.
+    /// Queues the run's next execution; the job queue's limit is how many of its runs execute at once.
+    /// A run has one execution queued or running at a time because only an execution (or the run's
+    /// creation) queues the next one, and an execution counts only if it is the run's latest.
     func enqueueExecution(runId: UUID, resumeTaskId: String?, queueId: UUID, concurrency: Int, runAt: Date?, in tx: any Transaction) async throws {
         try await queue.enqueue(
             RunTasks.performRunExecution, payload: ExecutionPayload(runId: runId, resumeTaskId: resumeTaskId),
             options: JobOptions(queueName: RunTasks.queueName(jobQueueId: queueId), queueConcurrency: concurrency, runAt: runAt,
-                                maxAttempts: 10, jobKey: RunTasks.executionKey(runId: runId)),
+                                maxAttempts: 10),
             in: tx)
     }
 

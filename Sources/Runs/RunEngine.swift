@@ -61,8 +61,6 @@ public enum RunTasks {
 
     /// The queue a job queue's executions run on; its limit is the job's `maxConcurrent`.
     static func queueName(jobQueueId: UUID) -> String { "runs-\(jobQueueId.lowercasedString)" }
-    /// At most one pending execution per run: the next one replaces a waiting one.
-    static func executionKey(runId: UUID) -> String { "run-\(runId.lowercasedString)" }
 }
 
 struct DeliverEventPayload: Codable, Sendable { let id: UUID }

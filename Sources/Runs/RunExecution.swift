@@ -31,13 +31,16 @@ extension RunEngine {
         let organizationSlug: String
     }
 
-    /// Loads a run with its context, locking the run row on PostgreSQL.
+    /// Loads a run with its context (its event included, in the same statement), locking the run row
+    /// on PostgreSQL.
     func executionContext(runId: UUID, in tx: any Transaction) async throws -> ExecutionContext? {
         let lock = tx.dialect == .postgres ? " FOR UPDATE OF r" : ""
         guard let row = try await tx.queryFirst("""
-            SELECT r.id, r.status, r.is_test, r.execution_count, r.execution_failures, r.queue_id, q.max_jobs, r.event_id,
-                   j.slug AS job_slug, v.version, e.url, e.deleted_at, env.api_key, env.id AS environment_id, env.slug AS environment_slug,
-                   env.type AS environment_type, o.id AS organization_id, o.title AS organization_title, o.slug AS organization_slug
+            SELECT r.status AS run_status, r.is_test AS run_is_test, r.execution_count, r.execution_failures, r.queue_id, q.max_jobs,
+                   j.slug AS job_slug, v.version AS job_version, e.url AS endpoint_url, e.deleted_at AS endpoint_deleted_at,
+                   env.api_key, env.slug AS environment_slug, env.type AS environment_type,
+                   o.id AS organization_id, o.title AS organization_title, o.slug AS organization_slug,
+                   \(unsafeRaw: EventRecord.columns.split(separator: ",").map { "ev." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
             FROM job_runs r
             JOIN jobs j ON j.id = r.job_id
             JOIN job_versions v ON v.id = r.version_id
@@ -45,19 +48,17 @@ extension RunEngine {
             JOIN endpoints e ON e.id = r.endpoint_id
             JOIN runtime_environments env ON env.id = r.environment_id
             JOIN organizations o ON o.id = r.organization_id
+            JOIN event_records ev ON ev.id = r.event_id
             WHERE r.id = \(runId)\(unsafeRaw: lock)
             """) else { return nil }
-        let eventId: UUID = try row.decode("event_id")
-        guard let event = try await tx.queryFirst("SELECT \(unsafeRaw: EventRecord.columns) FROM event_records WHERE id = \(eventId)").map(EventRecord.init) else {
-            return nil
-        }
+        let event = try EventRecord(row: row)
         return ExecutionContext(
-            runId: runId, status: try row.enumeration("status"), isTest: try row.decode("is_test"),
+            runId: runId, status: try row.enumeration("run_status"), isTest: try row.decode("run_is_test"),
             executionCount: try row.decode("execution_count"), executionFailures: try row.decode("execution_failures"),
             queueId: try row.decode("queue_id"), concurrency: max(1, try row.decodeIfPresent("max_jobs") ?? configuration.defaultQueueConcurrency),
-            event: event, jobSlug: try row.decode("job_slug"), version: try row.decode("version"), endpointURL: try row.decode("url"),
-            endpointDeleted: try row.decodeIfPresent("deleted_at", as: Date.self) != nil, apiKey: try row.decode("api_key"),
-            environmentId: try row.decode("environment_id"), environmentSlug: try row.decode("environment_slug"),
+            event: event, jobSlug: try row.decode("job_slug"), version: try row.decode("job_version"), endpointURL: try row.decode("endpoint_url"),
+            endpointDeleted: try row.decodeIfPresent("endpoint_deleted_at", as: Date.self) != nil, apiKey: try row.decode("api_key"),
+            environmentId: event.environmentId, environmentSlug: try row.decode("environment_slug"),
             environmentType: try row.decode("environment_type"), organizationId: try row.decode("organization_id"),
             organizationTitle: try row.decode("organization_title"), organizationSlug: try row.decode("organization_slug"))
     }

@@ -363,19 +363,36 @@ public struct JobMetadata: Sendable, Hashable, Encodable {
         let integrations = v.recordOf(o["integrations"], path.key("integrations")) { IntegrationConfig.validate($0, $1, v) }
         let isInternal = v.optional(o["internal"]) { v.bool($0, path.key("internal")) }
         let queue = v.optional(o["queue"]) { QueueOptions.validate($0, path.key("queue"), v) }
+        let concurrencyLimit = v.optional(o["concurrencyLimit"]) { Self.concurrencyLimit($0, jobId: o["id"]?.stringValue, path.key("concurrencyLimit"), v) }
         let startPosition = v.enumeration(o["startPosition"], ["initial", "latest"], path.key("startPosition")).flatMap(StartPosition.init)
         let enabled = v.bool(o["enabled"], path.key("enabled"))
         let preprocessRuns = v.bool(o["preprocessRuns"], path.key("preprocessRuns"))
-        guard let id, let name, let version, let event, let trigger, let integrations, isInternal.ok, queue.ok,
+        guard let id, let name, let version, let event, let trigger, let integrations, isInternal.ok, queue.ok, concurrencyLimit.ok,
               let startPosition, let enabled, let preprocessRuns else { return nil }
         return JobMetadata(id: id, name: name, version: version, event: event, trigger: trigger, integrations: integrations,
-                           internal: isInternal.value ?? false, queue: queue.value, startPosition: startPosition,
+                           internal: isInternal.value ?? false, queue: queue.value ?? concurrencyLimit.value, startPosition: startPosition,
                            enabled: enabled, preprocessRuns: preprocessRuns)
     }
 
 
     public static func decode(_ value: JSONValue) throws -> JobMetadata {
         try runValidation { validate(value, .root, $0) }
+    }
+
+    /// SDK 2.3's `concurrencyLimit`: `{id, limit}` is a limit shared by every job naming the same id,
+    /// as 2.0's `queue: {name, maxConcurrent}` was; a bare number is the job's own limit.
+    static func concurrencyLimit(_ value: JSONValue, jobId: String?, _ path: JSONPath, _ v: Validator) -> QueueOptions? {
+        if case .number = value {
+            guard let limit = v.integer(value, path) else { return nil }
+            guard limit >= 1 else { v.fail(path, "Number must be greater than or equal to 1"); return nil }
+            return .options(name: "job-\(jobId ?? "")", maxConcurrent: Double(limit))
+        }
+        guard let o = v.object(value, path) else { return nil }
+        let id = v.string(o["id"], path.key("id"))
+        let limit = v.integer(o["limit"], path.key("limit"))
+        guard let id, let limit else { return nil }
+        guard limit >= 1 else { v.fail(path.key("limit"), "Number must be greater than or equal to 1"); return nil }
+        return .options(name: id, maxConcurrent: Double(limit))
     }
 }
 

@@ -39,7 +39,13 @@ struct RunsController {
                 return ServerTaskResponse(try await engine.failTask(runId: runId, taskId: taskId, error: ErrorWithStack(
                     message: "Task output is too large: the limit is \(engine.configuration.maximumPayloadBytes) bytes"), environment: environment))
             }
-            return ServerTaskResponse(try await engine.completeTask(runId: runId, taskId: taskId, output: body.output, environment: environment))
+            var output = body.output
+            // SDK 2.3's `completeTask` (trigger-version 2023-11-01) sends the output as JSON text.
+            if request.headers[HTTPField.Name("trigger-version")!] == "2023-11-01", case .string(let text)? = output {
+                guard let parsed = try? JSONValue.parse(text) else { throw APIError(.badRequest, "Invalid request body: output is not JSON text") }
+                output = parsed
+            }
+            return ServerTaskResponse(try await engine.completeTask(runId: runId, taskId: taskId, output: output, environment: environment))
         }
 
         group.post("runs/:runId/tasks/:taskId/fail") { request, context in

@@ -104,6 +104,7 @@ struct RegistrationSummaryResponse: Encodable {
     let registered: Int
     let failed: Int
     let failures: [Failure]
+    let unsupported: [Failure]
 
     init(_ registration: RegistrationSummary, stats: JSONValue?) {
         let expected = ["jobs", "disabledJobs", "sources", "dynamicTriggers", "dynamicSchedules"].reduce(0) { total, key in
@@ -113,5 +114,6 @@ struct RegistrationSummaryResponse: Encodable {
         registered = registration.registered
         failed = registration.failed
         failures = registration.failures.prefix(100).map { Failure(kind: $0.kind, key: $0.key, message: $0.message) }
+        unsupported = registration.unsupported.prefix(100).map { Failure(kind: $0.kind, key: $0.key, message: $0.message) }
     }
 }

@@ -7,5 +7,6 @@ public enum Migrations {
         m0004Registration,
         m0005QueueConcurrency,
         m0006Runs,
+        m0007UnsupportedDeclarations,
     ]
 }
