@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import JSON
+import Storage
 import Tenancy
 
 struct Env: AsyncParsableCommand {
@@ -28,7 +30,7 @@ struct Env: AsyncParsableCommand {
     }
 
     static func show(_ env: AuthenticatedEnvironment) {
-        print("\(env.id.uuidString.lowercased())  \(env.type.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(env.organization.slug)/\(env.project.slug)  \(env.apiKey)")
+        print("\(env.id.lowercasedString)  \(env.type.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(env.organization.slug)/\(env.project.slug)  \(env.apiKey)")
     }
 
     struct Create: AsyncParsableCommand {
@@ -45,7 +47,7 @@ struct Env: AsyncParsableCommand {
                 throw ValidationError("Unknown environment type '\(type)': use development, production, staging or preview")
             }
             let logger = try logging.makeLogger("kongflow.env")
-            try await withDatabase(database, logger: logger) { db in
+            try await withMigratedDatabase(database, logger: logger) { db in
                 let env = try await TenancyService(database: db).createEnvironment(organization: organization, project: project, type: environmentType)
                 if json { try printJSON(Output(env)) } else { Env.show(env) }
             }
@@ -60,7 +62,7 @@ struct Env: AsyncParsableCommand {
 
         func run() async throws {
             let logger = try logging.makeLogger("kongflow.env")
-            try await withDatabase(database, logger: logger) { db in
+            try await withMigratedDatabase(database, logger: logger) { db in
                 let envs = try await TenancyService(database: db).environments()
                 if json { try printJSON(envs.map(Output.init)) } else { envs.forEach(Env.show) }
             }
@@ -77,7 +79,7 @@ struct Env: AsyncParsableCommand {
         func run() async throws {
             guard let id = UUID(uuidString: environmentId) else { throw ValidationError("'\(environmentId)' is not an environment id") }
             let logger = try logging.makeLogger("kongflow.env")
-            try await withDatabase(database, logger: logger) { db in
+            try await withMigratedDatabase(database, logger: logger) { db in
                 let env = try await TenancyService(database: db).rotateKeys(environmentId: id)
                 if json { try printJSON(Output(env)) } else { Env.show(env) }
             }

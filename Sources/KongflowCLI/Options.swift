@@ -73,3 +73,12 @@ func withDatabase<T>(_ options: DatabaseOptions, logger: Logger, _ body: (any Da
         throw error
     }
 }
+
+/// As `withDatabase`, after applying pending migrations as `serve` does: a command that writes to a
+/// database that was never migrated sets its schema up instead of failing on a missing table.
+func withMigratedDatabase<T>(_ options: DatabaseOptions, logger: Logger, _ body: (any Database) async throws -> T) async throws -> T {
+    try await withDatabase(options, logger: logger) { db in
+        try await MigrationRunner(database: db, logger: logger).up()
+        return try await body(db)
+    }
+}

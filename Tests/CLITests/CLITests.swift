@@ -28,14 +28,28 @@ import TestSupport
         let envs = try JSONDecoder().decode([EnvJSON].self, from: Data(listed.stdout.utf8))
         #expect(envs.map(\.id) == [env.id])
 
-        let rotated = try await KongflowProcess.run(["env", "rotate-key", env.id, "--json", "--database-url", url])
+        #expect(env.id == env.id.lowercased() && env.projectId == env.projectId.lowercased() && env.organizationId == env.organizationId.lowercased())
+        #expect(listed.stdout == listed.stdout.lowercased() || !UUIDText.uppercase(in: listed.stdout))
+        // Ids are accepted in either case.
+        let rotated = try await KongflowProcess.run(["env", "rotate-key", env.id.uppercased(), "--json", "--database-url", url])
         let after = try JSONDecoder().decode(EnvJSON.self, from: Data(rotated.stdout.utf8))
         #expect(after.id == env.id && after.apiKey != env.apiKey)
+        let text = try await KongflowProcess.run(["env", "list", "--database-url", url])
+        #expect(text.stdout.hasPrefix(env.id), "\(text.stdout)")
 
         let down = try await KongflowProcess.run(["migrate", "down", "--database-url", url])
         #expect(down.status == 0 && down.stdout.contains("now at version 0"))
         let pending = try await KongflowProcess.run(["migrate", "status", "--database-url", url])
         #expect(pending.stdout.contains("pending"))
+    }
+
+    /// A database nobody migrated: `env create` sets the schema up as `serve` does.
+    @Test(arguments: Backend.available)
+    func envCreateOnANewDatabaseMigratesIt(_ backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let created = try await KongflowProcess.run(["env", "create", "--organization", "Acme", "--project", "Web", "--database-url", url])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(!UUIDText.uppercase(in: created.stdout) && created.stdout.contains("tr_dev_"))
     }
 
     @Test func badInputGetsOneClearErrorAndNonZeroExit() async throws {

@@ -77,7 +77,7 @@ import TestSupport
         #expect(try await eventually {
             try await KongflowProcess.run(["registered-jobs", "list"], environment: env).stdout.contains("slow-task")
         })
-        let sent = try await KongflowProcess.run(["events", "send", "example.slow", "--payload", #"{"seconds":3}"#, "--id", "slow-1"], environment: env)
+        let sent = try await KongflowProcess.run(["events", "send", "example.slow", "--payload", #"{"seconds":8}"#, "--id", "slow-1"], environment: env)
         #expect(sent.status == 0, "\(sent.stderr)")
         // The endpoint is inside the run's task: kill the server, no clean-up.
         _ = try await example.waitFor("job=slow-task.*executing job")

@@ -54,6 +54,20 @@ import TestSupport
         let runs = try await KongflowProcess.run(["runs", "list", "--job", "send-welcome-email"], environment: env)
         #expect(runs.stdout.contains("send-welcome-email #1  SUCCESS"), "\(runs.stdout)")
 
+        // Every id any command prints, as text or JSON, is lowercase.
+        for arguments in [["endpoints", "list"], ["endpoints", "list", "--json"], ["endpoints", "show", "my-endpoint"], ["endpoints", "show", "my-endpoint", "--json"],
+                          ["registered-jobs", "list"], ["registered-jobs", "show", "send-welcome-email"], ["runs", "list"], ["runs", "list", "--json"],
+                          ["runs", "show", runId], ["runs", "show", runId, "--json"], ["events", "show", eventId], ["events", "show", eventId, "--json"],
+                          ["runs", "show", runId.uppercased(), "--json"]] {
+            let result = try await KongflowProcess.run(arguments, environment: env)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            #expect(!UUIDText.uppercase(in: result.stdout), "\(arguments): \(result.stdout)")
+        }
+        for arguments in [["jobs", "list", "--json"], ["jobs", "queues", "--json"], ["env", "list", "--json"]] {
+            let result = try await KongflowProcess.run(arguments + ["--database-url", url])
+            #expect(result.status == 0 && !UUIDText.uppercase(in: result.stdout), "\(arguments): \(result.stdout)\(result.stderr)")
+        }
+
         let wrong = try await KongflowProcess.run(["endpoints", "create", "--id", "other", "--url", endpointURL], environment: env)
         #expect(wrong.status != 0 && wrong.stderr.contains("Endpoint ID mismatch error. Expected my-endpoint, got other"))
         let noKey = try await KongflowProcess.run(["endpoints", "list"], environment: ["KONGFLOW_API_URL": "http://127.0.0.1:\(port)"])

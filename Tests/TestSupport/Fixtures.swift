@@ -37,3 +37,17 @@ public enum Fixtures {
     public static let apiKey = "tr_dev_x"
     public static let endpointId = "my-endpoint"
 }
+
+/// UUIDs in text, for the check that every id Kongflow prints is lowercase.
+public enum UUIDText {
+    static let pattern = try! NSRegularExpression(pattern: "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+    public static func all(in text: String) -> [String] {
+        pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { Range($0.range, in: text).map { String(text[$0]) } }
+    }
+
+    /// True when some UUID in `text` has an uppercase letter.
+    public static func uppercase(in text: String) -> Bool {
+        all(in: text).contains { $0 != $0.lowercased() }
+    }
+}
