@@ -26,13 +26,15 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
+        // Deadlines around async work and Duration conversions.
+        .target(name: "Timing", swiftSettings: strict),
         // JSON values, the strict parser and the one printer, Encodable → JSON, trigger.dev's dates.
         .target(name: "JSON", swiftSettings: strict),
         // Wire types of the trigger.dev v2 protocol and zod-like validation. No I/O.
         .target(name: "TriggerProtocol", dependencies: ["JSON"], swiftSettings: strict),
         // PING / INDEX_ENDPOINT over HTTP, with timeouts, body caps and manual redirects.
         .target(name: "EndpointClient", dependencies: [
-            "TriggerProtocol",
+            "TriggerProtocol", "Timing",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -41,6 +43,7 @@ let package = Package(
         // The Database / Transaction seam, SQL values, migrations.
         .target(name: "Storage", dependencies: [
             "JSON",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "SQLiteStorage", dependencies: [
@@ -51,8 +54,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "PostgresStorage", dependencies: [
-            "Storage",
+            "Storage", "Timing",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -65,6 +69,7 @@ let package = Package(
         // The durable job queue: enqueue in the caller's transaction, claim, retry, rescue; the worker.
         .target(name: "Queue", dependencies: [
             "Storage",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
@@ -75,7 +80,7 @@ let package = Package(
         ], swiftSettings: strict),
         // CreateEndpoint, IndexEndpoint, the deploy hook: endpoint services over storage, queue and client.
         .target(name: "Endpoints", dependencies: [
-            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol",
+            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "Timing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ], swiftSettings: strict),
@@ -86,7 +91,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Running what is registered: events, dispatch, runs, EXECUTE_JOB, the task API's services.
         .target(name: "Runs", dependencies: [
-            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON",
+            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON", "Timing",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -94,7 +99,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Hummingbird routes, auth, error mapping.
         .target(name: "HTTPAPI", dependencies: [
-            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration", "Runs", "JSON",
+            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration", "Runs", "JSON", "Timing",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -122,6 +127,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import EndpointClient
 import Endpoints
 import Foundation
+import JSON
 import Hummingbird
 import ExampleEndpoint
 import KongflowApp
@@ -116,7 +117,7 @@ struct IndexBench: AsyncParsableCommand {
                     jobs = jobs + "\(unsafeRaw: comma)(\(jobId), \("job-\(n)"), \("Job \(n)"), \(false), \(env.organization.id), \(env.project.id), \(now), \(now))"
                     versions = versions + "\(unsafeRaw: comma)(\(versionId), '1.0.0', \(spec), \(trigger), \(jobId), \(endpointId), \(env.id), \(env.organization.id), \(env.project.id), \(queueId), 'LATEST', \(false), 'ACTIVE', \(now), \(now))"
                     aliases = aliases + "\(unsafeRaw: comma)(\(UUID()), 'latest', '1.0.0', \(versionId), \(jobId), \(env.id), \(now), \(now))"
-                    dispatchers = dispatchers + "\(unsafeRaw: comma)(\(dispatcherId), \(SQLJSON("\"e\"")), 'trigger.dev', \(false), \(jobId.uuidString.lowercased()), \(SQLJSON("{}")), \(true), \(env.id), \(now), \(now))"
+                    dispatchers = dispatchers + "\(unsafeRaw: comma)(\(dispatcherId), \(SQLJSON("\"e\"")), 'trigger.dev', \(false), \(jobId.lowercasedString), \(SQLJSON("{}")), \(true), \(env.id), \(now), \(now))"
                 }
                 for statement in [jobs, versions, aliases, dispatchers] { try await tx.query(statement) }
             }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import TriggerProtocol
+import Timing
 
 public struct EndpointClientConfiguration: Sendable {
     /// Total time for a PING, connection and body included.
@@ -80,6 +81,9 @@ public struct PingResult: Sendable, Equatable {
 
 public struct IndexResult: Sendable {
     public let response: IndexEndpointResponse
+    /// The answer as it came, parsed once: its items travel to registration as they are, and
+    /// registration validates them (stripping unknown keys) without a re-encoding in between.
+    public let document: JSONValue
     public let info: EndpointResponseInfo
 }
 
@@ -96,8 +100,7 @@ public final class EndpointClient: Sendable {
     public init(configuration: EndpointClientConfiguration = .init(), logger: Logger = Logger(label: "kongflow.endpoint-client")) {
         var httpConfiguration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
-                + configuration.connectTimeout.components.attoseconds / 1_000_000_000)))
+            timeout: .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds)))
         httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30),
                                                  concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnectionsPerHost)
         // A refused connection is an answer ("Could not connect"), not something to retry until the deadline.
@@ -141,7 +144,7 @@ public final class EndpointClient: Sendable {
         try Self.checkStatus(status, body: body, url: url)
         let json = try Self.parseJSON(body)
         do {
-            return IndexResult(response: try IndexEndpointResponse.decode(json), info: info)
+            return IndexResult(response: try IndexEndpointResponse.decode(json), document: json, info: info)
         } catch let error as IndexValidationError {
             throw EndpointCallError(.invalidSchema, error.message, raw: error.raw)
         }
@@ -280,27 +283,12 @@ public final class EndpointClient: Sendable {
     }
 
     static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        .nanoseconds(duration.nanoseconds)
     }
 
     static func describe(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         if attoseconds == 0 { return "\(seconds)s" }
         return String(format: "%.1fs", Double(seconds) + Double(attoseconds) / 1e18)
-    }
-}
-
-struct DeadlineExceeded: Error {}
-
-func withDeadline<T: Sendable>(_ duration: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: duration)
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }

@@ -1,11 +1,13 @@
 import CoreMetrics
 import EndpointClient
 import Foundation
+import JSON
 import Logging
 import Queue
 import Storage
 import Tenancy
 import TriggerProtocol
+import Timing
 
 /// CreateEndpoint, IndexEndpoint and the deploy hook: the mission's core.
 public struct EndpointService: Sendable {
@@ -45,7 +47,7 @@ public struct EndpointService: Sendable {
         try Self.validate(slug: slug, url: url)
         var logger = self.logger
         logger[metadataKey: "endpoint_slug"] = "\(slug)"
-        logger[metadataKey: "environment_id"] = "\(environment.id.uuidString.lowercased())"
+        logger[metadataKey: "environment_id"] = "\(environment.id.lowercasedString)"
         let pong: PingResult
         do {
             pong = try await client.ping(url: url, apiKey: environment.apiKey, endpointId: slug)
@@ -66,7 +68,7 @@ public struct EndpointService: Sendable {
                                                         source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
                 return (endpoint, index)
             }
-            logger.info("endpoint registered", metadata: ["endpoint_id": "\(result.0.id.uuidString.lowercased())", "index_id": "\(result.1.id.uuidString.lowercased())"])
+            logger.info("endpoint registered", metadata: ["endpoint_id": "\(result.0.id.lowercasedString)", "index_id": "\(result.1.id.lowercasedString)"])
             return result
         } catch let error as StorageError {
             logger.error("endpoint upsert failed", metadata: ["error": "\(error)"])
@@ -103,7 +105,7 @@ public struct EndpointService: Sendable {
         let index = try await repository.insertIndex(endpointId: endpoint.id, source: source, reason: reason, sourceData: sourceData, now: now, in: tx)
         try await queue.enqueue(
             EndpointTasks.indexEndpoint,
-            payload: IndexEndpointPayload(id: endpoint.id.uuidString.lowercased(), indexId: index.id.uuidString.lowercased()),
+            payload: IndexEndpointPayload(id: endpoint.id.lowercasedString, indexId: index.id.lowercasedString),
             options: JobOptions(queueName: EndpointTasks.queueName(endpointId: endpoint.id),
                                 runAt: delay > 0 ? now.addingTimeInterval(delay) : nil,
                                 maxAttempts: EndpointTasks.indexAttempts),
@@ -213,7 +215,7 @@ struct EndpointMetrics: Sendable {
     func index(outcome: String, duration: Duration) {
         Counter(label: "kongflow_endpoint_indexes_total", dimensions: [("outcome", outcome)], factory: factory).increment()
         CoreMetrics.Timer(label: "kongflow_endpoint_index_duration_seconds", factory: factory).recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            duration.nanoseconds)
     }
 
     func coalesced() {

@@ -54,19 +54,24 @@ extension EndpointService {
         // trigger.dev's order: jobs first (dynamic triggers and schedules look jobs up), then
         // sources, dynamic triggers, dynamic schedules. Disabled jobs are registered too, so that
         // registration can disable them.
-        func tasks(_ task: String, _ items: [some Encodable]) throws -> [JobQueue.NewJob] {
-            try items.map { .init(task: task, payloadJSON: try RegisterPayload.encode(task: task, endpointId: endpointId, indexId: indexId, item: $0), options: options) }
+        // The items go as the endpoint sent them (validated already; registration validates again).
+        let document = result.document
+        func items(_ field: String) -> [JSONValue] { document[field]?.arrayValue ?? [] }
+        func tasks(_ task: String, _ field: String) -> [JobQueue.NewJob] {
+            items(field).map { .init(task: task, payloadJSON: RegisterPayload.encode(task: task, endpointId: endpointId, indexId: indexId, item: $0), options: options) }
         }
-        var newJobs: [JobQueue.NewJob] = try stride(from: 0, to: response.jobs.count, by: EndpointTasks.jobsPerRegistration).map {
-            JobQueue.NewJob(task: EndpointTasks.registerJob, payloadJSON: try RegisterPayload.encode(
-                jobs: Array(response.jobs[$0..<min($0 + EndpointTasks.jobsPerRegistration, response.jobs.count)]), endpointId: endpointId, indexId: indexId),
+        let declaredJobs = items("jobs")
+        var newJobs: [JobQueue.NewJob] = stride(from: 0, to: declaredJobs.count, by: EndpointTasks.jobsPerRegistration).map {
+            JobQueue.NewJob(task: EndpointTasks.registerJob, payloadJSON: RegisterPayload.encode(
+                jobs: Array(declaredJobs[$0..<min($0 + EndpointTasks.jobsPerRegistration, declaredJobs.count)]), endpointId: endpointId, indexId: indexId),
                             options: options)
         }
-        newJobs += try tasks(EndpointTasks.registerSource, response.sources)
-        newJobs += try tasks(EndpointTasks.registerDynamicTrigger, response.dynamicTriggers)
-        newJobs += try tasks(EndpointTasks.registerDynamicSchedule, response.dynamicSchedules)
-        newJobs.append(try .init(task: EndpointTasks.finishRegistration,
-                              payload: IndexEndpointPayload(id: endpointId.uuidString.lowercased(), indexId: indexId.uuidString.lowercased()), options: options))
+        newJobs += tasks(EndpointTasks.registerSource, "sources")
+        newJobs += tasks(EndpointTasks.registerDynamicTrigger, "dynamicTriggers")
+        newJobs += tasks(EndpointTasks.registerDynamicSchedule, "dynamicSchedules")
+        var finish = IndexEndpointPayload(id: endpointId.lowercasedString, indexId: indexId.lowercasedString)
+        finish.declaredJobs = response.jobs.filter(\.enabled).map(\.id)
+        newJobs.append(try .init(task: EndpointTasks.finishRegistration, payload: finish, options: options))
         let jobs = newJobs
         let stats = try JSONValue(encoding: response.stats)
         let data = try JSONValue(encoding: response)

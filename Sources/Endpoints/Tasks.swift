@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import TriggerProtocol
 
 /// Task identifiers and payloads, named as trigger.dev names them (spec 4.2).
@@ -12,7 +13,7 @@ public enum EndpointTasks {
     public static let finishRegistration = "finishRegistration"
 
     /// The serial queue that orders an endpoint's indexing and registrations.
-    public static func queueName(endpointId: UUID) -> String { "endpoint-\(endpointId.uuidString.lowercased())" }
+    public static func queueName(endpointId: UUID) -> String { "endpoint-\(endpointId.lowercasedString)" }
 
     /// Calls to the endpoint an index makes before it fails: a developer watching the CLI wants the
     /// error now; elsewhere a flaky deploy gets several tries (later trigger.dev: 7, and 1 in DEVELOPMENT).
@@ -32,6 +33,9 @@ public struct IndexEndpointPayload: Codable, Sendable, Equatable {
     /// The endpoint id (trigger.dev's `indexEndpoint {id}`).
     public let id: String
     public let indexId: String
+    /// On `finishRegistration`: the jobs the index declared enabled; the others are disabled. (Jobs
+    /// queued before this field existed read them from the stored index.)
+    public var declaredJobs: [String]? = nil
 }
 
 /// The payload of the four register tasks. Field names as trigger.dev's (`{endpointId, job}`,
@@ -53,18 +57,18 @@ public struct RegisterPayload: Sendable {
         }
     }
 
-    static func encode(task: String, endpointId: UUID, indexId: UUID, item: some Encodable) throws -> String {
-        encode(endpointId: endpointId, indexId: indexId, field(for: task)!, try JSONValue(encoding: item))
+    static func encode(task: String, endpointId: UUID, indexId: UUID, item: JSONValue) -> String {
+        encode(endpointId: endpointId, indexId: indexId, field(for: task)!, item)
     }
 
-    static func encode(jobs: [JobMetadata], endpointId: UUID, indexId: UUID) throws -> String {
-        encode(endpointId: endpointId, indexId: indexId, "jobs", .array(try jobs.map { try JSONValue(encoding: $0) }))
+    static func encode(jobs: [JSONValue], endpointId: UUID, indexId: UUID) -> String {
+        encode(endpointId: endpointId, indexId: indexId, "jobs", .array(jobs))
     }
 
     private static func encode(endpointId: UUID, indexId: UUID, _ field: String, _ value: JSONValue) -> String {
         JSONValue.object([
-            "endpointId": .string(endpointId.uuidString.lowercased()),
-            "indexId": .string(indexId.uuidString.lowercased()),
+            "endpointId": .string(endpointId.lowercasedString),
+            "indexId": .string(indexId.lowercasedString),
             field: value,
         ]).jsonString()
     }

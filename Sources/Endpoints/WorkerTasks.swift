@@ -10,7 +10,7 @@ public protocol RegistrationHandling: Sendable {
     func registerDynamicTrigger(endpointId: UUID, indexId: UUID?, trigger: DynamicTriggerEndpointMetadata, context: JobContext) async throws
     func registerDynamicSchedule(endpointId: UUID, indexId: UUID?, schedule: RegisterDynamicSchedulePayload, context: JobContext) async throws
     /// Runs after every item of a successful index was registered.
-    func finishIndex(endpointId: UUID, indexId: UUID, context: JobContext) async throws
+    func finishIndex(endpointId: UUID, indexId: UUID, declaredJobs: [String]?, context: JobContext) async throws
 }
 
 extension EndpointService {
@@ -23,7 +23,7 @@ extension EndpointService {
             guard let endpointId = UUID(uuidString: payload.id), let indexId = UUID(uuidString: payload.indexId) else {
                 throw EndpointServiceError.invalidInput("Invalid payload for task '\(EndpointTasks.finishRegistration)'")
             }
-            try await registration.finishIndex(endpointId: endpointId, indexId: indexId, context: context)
+            try await registration.finishIndex(endpointId: endpointId, indexId: indexId, declaredJobs: payload.declaredJobs, context: context)
         }
         registry.register(EndpointTasks.registerJob) { json, context in
             let (endpointId, indexId, items) = try Self.decodeRegister(EndpointTasks.registerJob, json)

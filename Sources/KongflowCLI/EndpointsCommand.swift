@@ -62,7 +62,7 @@ func printJSONValue(_ value: JSONValue) {
     print(value.jsonString())
 }
 
-struct Endpoints: AsyncParsableCommand {
+struct EndpointsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "endpoints",
         abstract: "Register, list, index and delete endpoints on a running server.",
@@ -95,7 +95,7 @@ struct Endpoints: AsyncParsableCommand {
         func run() async throws {
             let endpoints = try await api.call(.GET, "/api/v1/endpoints")
             if json { printJSONValue(endpoints); return }
-            if case .array(let items) = endpoints { items.forEach { print(Endpoints.line($0)) } }
+            if case .array(let items) = endpoints { items.forEach { print(EndpointsCommand.line($0)) } }
         }
     }
 
@@ -110,7 +110,7 @@ struct Endpoints: AsyncParsableCommand {
             let endpoint = try await api.call(.GET, "/api/v1/endpoints/\(escaped)")
             let indexes = try await api.call(.GET, "/api/v1/endpoints/\(escaped)/indexes?limit=10")
             if json { printJSONValue(["endpoint": endpoint, "indexes": indexes["indexes"] ?? .array([])]); return }
-            print(Endpoints.line(endpoint))
+            print(EndpointsCommand.line(endpoint))
             print("deploy hook: \(api.baseURL)/api/v1/endpoints/\(endpoint["environmentId"]?.stringValue ?? "")/\(slug)/index/\(endpoint["indexingHookIdentifier"]?.stringValue ?? "")")
             if case .array(let items)? = indexes["indexes"] {
                 for index in items {

@@ -4,7 +4,7 @@ import JSON
 import Storage
 import Tenancy
 
-struct Env: AsyncParsableCommand {
+struct EnvCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "env",
         abstract: "Create and list runtime environments and their API keys.",
@@ -49,7 +49,7 @@ struct Env: AsyncParsableCommand {
             let logger = try logging.makeLogger("kongflow.env")
             try await withMigratedDatabase(database, logger: logger) { db in
                 let env = try await TenancyService(database: db).createEnvironment(organization: organization, project: project, type: environmentType)
-                if json { try printJSON(Output(env)) } else { Env.show(env) }
+                if json { try printJSON(Output(env)) } else { EnvCommand.show(env) }
             }
         }
     }
@@ -64,7 +64,7 @@ struct Env: AsyncParsableCommand {
             let logger = try logging.makeLogger("kongflow.env")
             try await withMigratedDatabase(database, logger: logger) { db in
                 let envs = try await TenancyService(database: db).environments()
-                if json { try printJSON(envs.map(Output.init)) } else { envs.forEach(Env.show) }
+                if json { try printJSON(envs.map(Output.init)) } else { envs.forEach(EnvCommand.show) }
             }
         }
     }
@@ -81,7 +81,7 @@ struct Env: AsyncParsableCommand {
             let logger = try logging.makeLogger("kongflow.env")
             try await withMigratedDatabase(database, logger: logger) { db in
                 let env = try await TenancyService(database: db).rotateKeys(environmentId: id)
-                if json { try printJSON(Output(env)) } else { Env.show(env) }
+                if json { try printJSON(Output(env)) } else { EnvCommand.show(env) }
             }
         }
     }

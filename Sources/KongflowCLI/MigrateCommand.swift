@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Storage
 
-struct Migrate: AsyncParsableCommand {
+struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Apply, revert or list schema migrations.",

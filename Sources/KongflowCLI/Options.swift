@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JSON
 import Logging
+import NIOConcurrencyHelpers
 import Storage
 import StorageDrivers
 
@@ -39,12 +40,11 @@ struct LoggingOptions: ParsableArguments {
 }
 
 enum LoggingBootstrap {
-    nonisolated(unsafe) private static var done = false
-    private static let lock = NSLock()
+    private static let done = NIOLockedValueBox(false)
 
     /// swift-log may be bootstrapped once per process.
     static func once(level: Logger.Level) {
-        lock.withLock {
+        done.withLockedValue { done in
             guard !done else { return }
             done = true
             LoggingSystem.bootstrap { label in

@@ -8,8 +8,8 @@ import Logging
 import Storage
 import Tenancy
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP API and a job worker in one process.")
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the HTTP API and a job worker in one process.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"

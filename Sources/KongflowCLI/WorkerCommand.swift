@@ -44,7 +44,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
-struct Jobs: AsyncParsableCommand {
+struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
         abstract: "Inspect and operate the job queue.",

@@ -1,5 +1,7 @@
 import Foundation
+import JSON
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Storage
 
@@ -33,7 +35,7 @@ public final class Worker: Service, Sendable {
     private let wakeups = WakeUpSignal()
 
     public init(queue: JobQueue, registry: TaskRegistry, configuration: WorkerConfiguration = .init(),
-                id: String = "worker-\(UUID().uuidString.lowercased().prefix(8))", logger: Logger = Logger(label: "kongflow.worker")) {
+                id: String = "worker-\(UUID().lowercasedString.prefix(8))", logger: Logger = Logger(label: "kongflow.worker")) {
         self.id = id
         self.queue = queue
         self.registry = registry
@@ -179,51 +181,57 @@ public final class Worker: Service, Sendable {
 }
 
 /// Worker bookkeeping shared between the loop and the job tasks.
-final class WorkerState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _claiming = true
-    private var _running = 0
-    private var completed: [Job] = []
-    private var failed: [JobQueue.Failure] = []
+final class WorkerState: Sendable {
+    private struct State {
+        var claiming = true
+        var running = 0
+        var completed: [Job] = []
+        var failed: [JobQueue.Failure] = []
+    }
 
-    var claiming: Bool { lock.withLock { _claiming } }
-    var running: Int { lock.withLock { _running } }
+    private let state = NIOLockedValueBox(State())
 
-    func stopClaiming() { lock.withLock { _claiming = false } }
-    func started() { lock.withLock { _running += 1 } }
+    var claiming: Bool { state.withLockedValue { $0.claiming } }
+    var running: Int { state.withLockedValue { $0.running } }
+
+    func stopClaiming() { state.withLockedValue { $0.claiming = false } }
+    func started() { state.withLockedValue { $0.running += 1 } }
 
     func finished(_ job: Job, _ error: String?) {
-        lock.withLock {
-            _running -= 1
-            if let error { failed.append(.init(job: job, error: error)) } else { completed.append(job) }
+        state.withLockedValue {
+            $0.running -= 1
+            if let error { $0.failed.append(.init(job: job, error: error)) } else { $0.completed.append(job) }
         }
     }
 
     func takeFinished() -> ([Job], [JobQueue.Failure]) {
-        lock.withLock {
-            defer { completed = []; failed = [] }
-            return (completed, failed)
+        state.withLockedValue { state in
+            defer { state.completed = []; state.failed = [] }
+            return (state.completed, state.failed)
         }
     }
 
     func putBack(completed: [Job], failed: [JobQueue.Failure]) {
-        lock.withLock {
-            self.completed.append(contentsOf: completed)
-            self.failed.append(contentsOf: failed)
+        state.withLockedValue {
+            $0.completed.append(contentsOf: completed)
+            $0.failed.append(contentsOf: failed)
         }
     }
 }
 
 /// A level-triggered wake-up: `signal()` before `wait()` is not lost.
-final class WakeUpSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending = false
-    private var waiter: CheckedContinuation<Void, Never>?
+final class WakeUpSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     func signal() {
-        let continuation: CheckedContinuation<Void, Never>? = lock.withLock {
-            if let waiter { self.waiter = nil; return waiter }
-            pending = true
+        let continuation: CheckedContinuation<Void, Never>? = state.withLockedValue {
+            if let waiter = $0.waiter { $0.waiter = nil; return waiter }
+            $0.pending = true
             return nil
         }
         continuation?.resume()
@@ -231,8 +239,8 @@ final class WakeUpSignal: @unchecked Sendable {
 
     /// Returns at the next signal (or at once if one is pending), or after `timeout`.
     func wait(timeout: Duration) async {
-        let alreadySignalled = lock.withLock { () -> Bool in
-            if pending { pending = false; return true }
+        let alreadySignalled = state.withLockedValue { state -> Bool in
+            if state.pending { state.pending = false; return true }
             return false
         }
         if alreadySignalled { return }
@@ -241,14 +249,14 @@ final class WakeUpSignal: @unchecked Sendable {
             self?.signal()
         }
         await withCheckedContinuation { continuation in
-            let resumeNow = lock.withLock { () -> Bool in
-                if pending { pending = false; return true }
-                waiter = continuation
+            let resumeNow = state.withLockedValue { state -> Bool in
+                if state.pending { state.pending = false; return true }
+                state.waiter = continuation
                 return false
             }
             if resumeNow { continuation.resume() }
         }
         timer.cancel()
-        lock.withLock { pending = false }
+        state.withLockedValue { $0.pending = false }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Storage
 import TriggerProtocol
 
@@ -163,8 +164,8 @@ extension RegistrationService {
         // An older version registered after a newer one leaves the dispatcher with the newer one.
         var dispatchers: [Dispatcher] = []
         for (item, latest) in zip(enabled, latest) where latest.id == versionId(item.job) {
-            let jobId = jobIds[item.job.id]!.uuidString.lowercased()
-            let dispatchable: JSONValue = ["type": "JOB_VERSION", "id": .string(latest.id.uuidString.lowercased())]
+            let jobId = jobIds[item.job.id]!.lowercasedString
+            let dispatchable: JSONValue = ["type": "JOB_VERSION", "id": .string(latest.id.lowercasedString)]
             switch item.job.trigger {
             case .static(_, _, let rule, _, _):
                 dispatchers.append(Dispatcher(dispatchableId: jobId, dispatchable: dispatchable, event: try JSONValue(encoding: rule.event), source: rule.source,
@@ -180,7 +181,7 @@ extension RegistrationService {
         let schedules: [ScheduleSource] = zip(enabled, latest).compactMap { item, latest in
             guard latest.id == versionId(item.job), case .scheduled(let schedule) = item.job.trigger else { return nil }
             return ScheduleSource(key: item.job.id, schedule: schedule, nextRun: item.nextRun!,
-                                  dispatcherId: dispatcherIds[jobIds[item.job.id]!.uuidString.lowercased()]!)
+                                  dispatcherId: dispatcherIds[jobIds[item.job.id]!.lowercasedString]!)
         }
         try await upsertScheduleSources(schedules, environmentId: owner.environmentId, now: now, in: tx)
         return failures
@@ -216,7 +217,7 @@ extension RegistrationService {
     /// Marks every version of these jobs in an environment DISABLED and switches their dispatchers off.
     static func disable(jobIds: [UUID], environmentId: UUID, now: Date, in tx: any Transaction) async throws {
         guard !jobIds.isEmpty else { return }
-        let dispatchableIds = jobIds.map { $0.uuidString.lowercased() }
+        let dispatchableIds = jobIds.map { $0.lowercasedString }
         try await tx.query("""
             UPDATE job_versions SET status = 'DISABLED', updated_at = \(now)
             WHERE environment_id = \(environmentId) AND status = 'ACTIVE' AND job_id IN (\(list: jobIds))

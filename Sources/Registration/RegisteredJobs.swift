@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Storage
 import TriggerProtocol
 
@@ -21,7 +22,7 @@ public struct RegisteredJobs: Sendable {
         return try rows.map { row in
             let trigger = try Self.json(row, "trigger") ?? .null
             return [
-                "id": .string(try row.decode("id", as: UUID.self).uuidString.lowercased()),
+                "id": .string(try row.decode("id", as: UUID.self).lowercasedString),
                 "slug": .string(try row.decode("slug")),
                 "title": .string(try row.decode("title")),
                 "internal": .bool(try row.decode("internal")),
@@ -83,7 +84,7 @@ public struct RegisteredJobs: Sendable {
             """).map { JSONValue.string(try $0.decode("value")) } ?? .null
         let dispatcherRow = try await database.queryFirst("""
             SELECT id, event, source, payload_filter, context_filter, manual, enabled, dispatchable FROM event_dispatchers
-            WHERE dispatchable_id = \(jobId.uuidString.lowercased()) AND environment_id = \(environmentId)
+            WHERE dispatchable_id = \(jobId.lowercasedString) AND environment_id = \(environmentId)
             """)
         var dispatcher: JSONValue = .null
         var schedule: JSONValue = .null
@@ -106,7 +107,7 @@ public struct RegisteredJobs: Sendable {
             }
         }
         return [
-            "id": .string(jobId.uuidString.lowercased()), "slug": .string(try job.decode("slug")), "title": .string(try job.decode("title")),
+            "id": .string(jobId.lowercasedString), "slug": .string(try job.decode("slug")), "title": .string(try job.decode("title")),
             "internal": .bool(try job.decode("internal")), "latestVersion": alias, "versions": .array(versionJSON),
             "dispatcher": dispatcher, "schedule": schedule,
         ]

@@ -1,5 +1,6 @@
 import Endpoints
 import Foundation
+import JSON
 import Logging
 import Queue
 import Storage
@@ -59,7 +60,7 @@ public struct RegistrationService: RegistrationHandling {
     public func registerDynamicSchedule(endpointId: UUID, indexId: UUID?, schedule: RegisterDynamicSchedulePayload, context: JobContext) async throws {
         try await register(.dynamicSchedule, keys: [schedule.id], endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
             let triggerId = try await self.upsertDynamicTrigger(slug: schedule.id, type: "SCHEDULE", jobs: schedule.jobs, owner: owner, now: now, in: tx)
-            let id = triggerId.uuidString.lowercased()
+            let id = triggerId.lowercasedString
             _ = try await self.upsertDispatchers([Dispatcher(dispatchableId: id, dispatchable: ["type": "DYNAMIC_TRIGGER", "id": .string(id)],
                                                              event: "dev.trigger.scheduled", source: "trigger.dev", payloadFilter: [:],
                                                              contextFilter: [:], manual: true)],
@@ -70,14 +71,14 @@ public struct RegistrationService: RegistrationHandling {
 
     /// After every item of a successful index: jobs this endpoint registered before but no longer
     /// declares become DISABLED in its environment (trigger.dev #382, #1041).
-    public func finishIndex(endpointId: UUID, indexId: UUID, context: JobContext) async throws {
+    public func finishIndex(endpointId: UUID, indexId: UUID, declaredJobs: [String]?, context: JobContext) async throws {
         let now = self.now()
         try await database.transaction { tx in
             guard let owner = try await Self.owner(endpointId: endpointId, in: tx),
-                  let row = try await tx.queryFirst("SELECT data FROM endpoint_indexes WHERE id = \(indexId) AND status = 'SUCCESS'"),
-                  let data = try row.decodeIfPresent("data", as: SQLJSON.self) else { return }
-            var declared: [String] = []
-            if case .array(let jobs)? = try JSONValue.parse(data.text)["jobs"] {
+                  let row = try await tx.queryFirst("SELECT \(unsafeRaw: declaredJobs == nil ? "data" : "NULL AS data") FROM endpoint_indexes WHERE id = \(indexId) AND status = 'SUCCESS'")
+            else { return }
+            var declared = declaredJobs ?? []
+            if declaredJobs == nil, let data = try row.decodeIfPresent("data", as: SQLJSON.self), case .array(let jobs)? = try JSONValue.parse(data.text)["jobs"] {
                 for job in jobs where job["enabled"] != .bool(false) { if let id = job["id"]?.stringValue { declared.append(id) } }
             }
             let stale = try await tx.query("""

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Storage
 import Tenancy
 import TriggerProtocol
@@ -11,7 +12,7 @@ extension RegistrationService {
             throw RegistrationError("Integration not found")
         }
         let integrationId = ids["integration"]!
-        let secretKey = "\(owner.endpointId.uuidString.lowercased()):\(source.key)"
+        let secretKey = "\(owner.endpointId.lowercasedString):\(source.key)"
         let secretReferenceId: UUID = try await tx.queryFirst("""
             INSERT INTO secret_references (id, key, provider, created_at, updated_at)
             VALUES (\(UUID()), \(secretKey), 'DATABASE', \(now), \(now))

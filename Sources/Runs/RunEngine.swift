@@ -5,6 +5,7 @@ import JSON
 import Logging
 import Queue
 import Storage
+import Timing
 
 /// Running what is registered: events in, matching dispatchers, runs, EXECUTE_JOB, the SDK's task
 /// calls, waits and retries by replay. One value holds the dependencies; the parts live in the
@@ -92,8 +93,4 @@ struct RunMetrics: Sendable {
     func firstExecutionLag(_ seconds: TimeInterval) {
         CoreMetrics.Timer(label: "kongflow_event_to_execution_seconds", factory: factory).recordNanoseconds(Int64(max(0, seconds) * 1e9))
     }
-}
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

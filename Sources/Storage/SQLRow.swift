@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One result row, with values already converted from the driver's representation.
 public struct SQLRow: Sendable {
@@ -40,7 +41,7 @@ extension String: SQLDecodable {
     public init?(sqlValue: SQLValue) {
         switch sqlValue {
         case .text(let s), .json(let s): self = s
-        case .uuid(let u): self = u.uuidString.lowercased()
+        case .uuid(let u): self = u.lowercasedString
         case .int(let i): self = String(i)
         default: return nil
         }

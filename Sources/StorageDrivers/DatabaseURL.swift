@@ -38,9 +38,9 @@ public enum DatabaseURL: Sendable, Equatable {
     public func open(logger: Logger = Logger(label: "kongflow.storage")) async throws -> any Database {
         switch self {
         case .sqlite(let path):
-            return try await SQLiteDatabase.open(path: path, logger: logger)
+            return try await SQLiteStore.open(path: path, logger: logger)
         case .postgres(let url):
-            return try await PostgresDatabase.connect(url: try PostgresURL(url), logger: logger)
+            return try await PostgresStore.connect(url: try PostgresURL(url), logger: logger)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Storage
 
 public enum TenancyError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -78,7 +79,7 @@ public struct TenancyRepository: Sendable {
     public func rotateKeys(environmentId: UUID, now: Date, in tx: any Transaction) async throws {
         guard let row = try await tx.queryFirst("SELECT type FROM runtime_environments WHERE id = \(environmentId)"),
               let type = EnvironmentType(rawValue: try row.decode("type")) else {
-            throw TenancyError.environmentNotFound(environmentId.uuidString.lowercased())
+            throw TenancyError.environmentNotFound(environmentId.lowercasedString)
         }
         var rng = SystemRandomNumberGenerator()
         let apiKey = APIKeys.secretKey(for: type, using: &rng)

@@ -145,7 +145,7 @@ import TriggerProtocol
             defer { Task { await server.stop() } }
             let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
             let hook = try #require(created.json["indexingHookIdentifier"]?.stringValue)
-            let base = "/api/v1/endpoints/\(env.id.uuidString.lowercased())/my-endpoint/index"
+            let base = "/api/v1/endpoints/\(env.id.lowercasedString)/my-endpoint/index"
             // Drain the creation index so that the hook gets a fresh one.
             let claimed = try await stack.queue.claim(workerId: "t", limit: 1)
             try await stack.endpoints.performIndex(try JSONDecoder().decode(IndexEndpointPayload.self, from: Data(claimed[0].payload.utf8)), job: claimed[0])

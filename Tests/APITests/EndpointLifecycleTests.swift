@@ -1,5 +1,6 @@
 import Endpoints
 import Foundation
+import JSON
 import Hummingbird
 import HummingbirdTesting
 import Queue
@@ -22,9 +23,9 @@ import TriggerProtocol
             #expect(created.status == .ok, "\(created.text)")
             let body = created.json
             #expect(body["slug"] == "my-endpoint" && body["url"] == .string(url))
-            #expect(body["environmentId"]?.stringValue == env.id.uuidString.lowercased())
-            #expect(body["organizationId"]?.stringValue == env.organization.id.uuidString.lowercased())
-            #expect(body["projectId"]?.stringValue == env.project.id.uuidString.lowercased())
+            #expect(body["environmentId"]?.stringValue == env.id.lowercasedString)
+            #expect(body["organizationId"]?.stringValue == env.organization.id.lowercasedString)
+            #expect(body["projectId"]?.stringValue == env.project.id.lowercasedString)
             let hook = try #require(body["indexingHookIdentifier"]?.stringValue)
             #expect(hook.count == 10 && hook.allSatisfy { "0123456789abcdefghijklmnopqrstuvxyz".contains($0) })
             #expect(body["endpointIndex"]?["status"] == "PENDING")
@@ -51,16 +52,17 @@ import TriggerProtocol
             #expect(fanOut.map(\.taskIdentifier) == ["registerJob", "registerSource", "registerDynamicTrigger", "registerDynamicSchedule", "finishRegistration"],
                     "the jobs go in one set-based batch")
             let jobBatch = try JSONValue.parse(fanOut[0].payload)
-            #expect(jobBatch["endpointId"]?.stringValue == endpointId.uuidString.lowercased())
+            #expect(jobBatch["endpointId"]?.stringValue == endpointId.lowercasedString)
             guard case .array(let batched)? = jobBatch["jobs"] else { Issue.record("no jobs in \(jobBatch)"); return }
             #expect(batched.map { $0["id"]?.stringValue ?? "" } == ["event-1", "user-created", "scheduled-interval", "scheduled-cron",
                                                                    "register-dynamic-trigger-github-issue-opened", "user-on-issue-opened", "use-dynamic-interval",
                                                                    "github-on-issue-opened", "github.repo-http-triggerdotdevempty-github", "on-missing-connection"],
                     "in the endpoint's order")
-            #expect(batched[0]["internal"] == false, "stored payloads are the parsed, defaulted values")
+            let sent = try JSONValue.parse(Fixtures.body("index-ok"))["jobs"]?.arrayValue ?? []
+            #expect(batched == sent, "items travel as the endpoint sent them (registration validates them), not re-encoded")
             #expect(try JSONValue.parse(fanOut[1].payload)["source"]?["key"] != nil, "other items keep trigger.dev's one-item payload")
 
-            let status = try await client.call(.get, "/api/v1/endpointindex/\(indexId.uuidString.lowercased())", key: env.apiKey)
+            let status = try await client.call(.get, "/api/v1/endpointindex/\(indexId.lowercasedString)", key: env.apiKey)
             #expect(status.json["status"] == "SUCCESS" && status.json["stats"]?["jobs"] == 10)
             #expect(status.json["registration"]?["pending"] == 13, "10 jobs, a source, a dynamic trigger and a dynamic schedule")
         }
@@ -85,7 +87,7 @@ import TriggerProtocol
                                                          "github.repo-http-triggerdotdevempty-github"])
             #expect(summary.failures.filter { $0.kind == "JOB" }.allSatisfy { $0.message == "Could not find Integration with id github" })
             #expect(summary.failures.first { $0.kind == "SOURCE" }?.message == "Integration not found")
-            let statusJSON = try await client.call(.get, "/api/v1/endpointindex/\(indexId.uuidString.lowercased())", key: env.apiKey).json
+            let statusJSON = try await client.call(.get, "/api/v1/endpointindex/\(indexId.lowercasedString)", key: env.apiKey).json
             #expect(statusJSON["registration"]?["failed"] == 5 && statusJSON["registration"]?["pending"] == 0)
 
             #expect(try await stack.count("jobs") == 6)

@@ -40,7 +40,7 @@ import TestSupport
                 try await client.execute(uri: "/api/v1/whoami", method: .get, headers: [.authorization: "Bearer \(env.apiKey)"]) { response in
                     #expect(response.status == .ok)
                     let body = String(buffer: response.body)
-                    #expect(body.contains(env.id.uuidString.lowercased()))
+                    #expect(body.contains(env.id.lowercasedString))
                     #expect(body.contains(#""slug":"acme""#))
                     #expect(!body.contains(env.apiKey))
                 }

@@ -79,6 +79,27 @@ import TestSupport
         }
     }
 
+    @Test(arguments: Backend.available)
+    func delayedEventsAreDeliveredWhenDue(_ backend: Backend) async throws {
+        try await TestStack.run(backend) { stack, client in
+            let env = try await stack.environment()
+            let server = try await ScriptedEndpoint.start(stack, client, environment: env, jobs: [ScriptedEndpoint.job("later", event: "later")]) { _ in
+                Self.success("ran")
+            }
+            defer { Task { await server.stop() } }
+            let sent = try await client.call(.post, "/api/v1/events", key: env.apiKey, body: #"{"event":{"name":"later","id":"d1"},"options":{"deliverAfter":2}}"#)
+            let deliverAt = try #require(sent.json["deliverAt"]?.stringValue.flatMap(ISODate.parse))
+            let timestamp = try #require(sent.json["timestamp"]?.stringValue.flatMap(ISODate.parse))
+            #expect(abs(deliverAt.timeIntervalSince(timestamp) - 2) < 0.05 && sent.json["deliveredAt"] == .null)
+            #expect(try await stack.queue.jobs().map(\.taskIdentifier) == ["deliverEvent"], "waiting for its time, no run yet")
+            #expect(try await stack.runs.runs(environment: env).isEmpty)
+            let run = try #require(try await stack.finishedRuns(env, count: 1).first)
+            #expect(run.status == .success && run.startedAt! >= deliverAt)
+            let event = try await client.call(.get, "/api/v2/events/d1", key: env.apiKey).json
+            #expect(event["runs"]?.arrayValue?.count == 1)
+        }
+    }
+
     /// 100 events at once: exactly 100 runs, each executed once to SUCCESS, and a job queue of limit
     /// 3 never has more than 3 executions in flight.
     @Test(arguments: Backend.available)

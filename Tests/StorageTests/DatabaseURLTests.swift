@@ -65,9 +65,9 @@ import TestSupport
 @Suite struct PostgresWorkDeadlineTests {
     @Test(.enabled(if: Backend.available.contains(.postgres)))
     func aStatementThatDoesNotAnswerFailsAtTheDeadline() async throws {
-        var options = PostgresDatabase.Options()
+        var options = PostgresStore.Options()
         options.workTimeout = .milliseconds(500)
-        let db = try await PostgresDatabase.connect(url: try PostgresURL(try await TestDatabase.freshURL(.postgres)), options: options)
+        let db = try await PostgresStore.connect(url: try PostgresURL(try await TestDatabase.freshURL(.postgres)), options: options)
         defer { Task { await db.close() } }
         let start = ContinuousClock.now
         do {

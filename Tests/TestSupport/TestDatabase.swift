@@ -39,7 +39,7 @@ public enum TestDatabase {
                 throw TestDatabaseUnavailable(description: "KONGFLOW_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
             }
             let name = "kf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-            let admin = try await PostgresDatabase.connect(url: try PostgresURL(base))
+            let admin = try await PostgresStore.connect(url: try PostgresURL(base))
             defer { Task { await admin.close() } }
             try await admin.query(SQLQuery(unsafeSQL: "CREATE DATABASE \(name)"))
             await admin.close()

@@ -1,4 +1,5 @@
 import Hummingbird
+import JSON
 import Tenancy
 
 /// Resolves `Authorization: Bearer <secret key>` to its environment for the routes below it, or
@@ -13,7 +14,7 @@ struct APIKeyAuthenticator: RouterMiddleware {
         }
         var context = context
         context.environment = environment
-        context.logger[metadataKey: "environment_id"] = "\(environment.id.uuidString.lowercased())"
+        context.logger[metadataKey: "environment_id"] = "\(environment.id.lowercasedString)"
         return try await next(request, context)
     }
 }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Hummingbird
+import Timing
 
 /// Counts requests by route pattern (not raw path, which would explode cardinality) and status.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -14,7 +15,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
                 factory: factory).increment()
         let elapsed = ContinuousClock.now - start
         CoreMetrics.Timer(label: "kongflow_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            .recordNanoseconds(elapsed.nanoseconds)
         return response
     }
 }

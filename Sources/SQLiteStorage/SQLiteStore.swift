@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 import NIOCore
 import NIOPosix
@@ -11,7 +12,7 @@ import Storage
 /// one connection behind a FIFO lock; transactions start with `BEGIN IMMEDIATE` so that several
 /// processes on one file queue on SQLite's own lock (bounded by `busy_timeout`) instead of failing
 /// half way through. Wake-ups are in-process only: SQLite is a single-host backend.
-public final class SQLiteDatabase: Database, @unchecked Sendable {
+public final class SQLiteStore: Database, @unchecked Sendable {
     public let dialect = SQLDialect.sqlite
     public let path: String
     private let connection: SQLiteConnection
@@ -28,7 +29,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
     }
 
     /// Opens (creating if needed) the database file and its parent directory.
-    public static func open(path: String, busyTimeoutMilliseconds: Int = 5_000, logger: Logger = Logger(label: "kongflow.sqlite")) async throws -> SQLiteDatabase {
+    public static func open(path: String, busyTimeoutMilliseconds: Int = 5_000, logger: Logger = Logger(label: "kongflow.sqlite")) async throws -> SQLiteStore {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         do {
@@ -42,7 +43,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         } catch {
             throw StorageError.unavailable("Cannot open SQLite database at \(path): \(error)")
         }
-        let database = SQLiteDatabase(path: path, connection: connection, logger: logger)
+        let database = SQLiteStore(path: path, connection: connection, logger: logger)
         do {
             // journal_mode=WAL needs write access; it is also the first statement to touch the file.
             _ = try await connection.query("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", [])
@@ -137,7 +138,7 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
         case .int(let i): return .integer(SQLiteInt64(i))
         case .double(let d): return .float(d)
         case .text(let s), .json(let s): return .text(s)
-        case .uuid(let u): return .text(u.uuidString.lowercased())
+        case .uuid(let u): return .text(u.lowercasedString)
         case .date(let d): return .text(SQLTimestamp.format(d))
         }
     }
@@ -177,12 +178,12 @@ public final class SQLiteDatabase: Database, @unchecked Sendable {
 }
 
 final class SQLiteTransaction: Transaction, @unchecked Sendable {
-    let database: SQLiteDatabase
+    let database: SQLiteStore
     var isOpen = true
     var pendingNotifications: [(String, String)] = []
     var dialect: SQLDialect { .sqlite }
 
-    init(database: SQLiteDatabase) { self.database = database }
+    init(database: SQLiteStore) { self.database = database }
 
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {

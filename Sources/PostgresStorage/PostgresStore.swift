@@ -1,12 +1,14 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 import Storage
+import Timing
 
 /// The production backend: a pooled `PostgresClient`. Many API and worker processes share one
 /// database and coordinate only through it (row locks, LISTEN/NOTIFY).
-public final class PostgresDatabase: Database, Sendable {
+public final class PostgresStore: Database, Sendable {
     public let dialect = SQLDialect.postgres
     public let displayName: String
     let client: PostgresClient
@@ -27,7 +29,7 @@ public final class PostgresDatabase: Database, Sendable {
 
     /// Connects and checks the server answers within `options.connectTimeout`, so a wrong or
     /// unreachable server is one clear error at start-up, not a hang on the first request.
-    public static func connect(url: PostgresURL, options: Options = .init(), logger: Logger = Logger(label: "kongflow.postgres")) async throws -> PostgresDatabase {
+    public static func connect(url: PostgresURL, options: Options = .init(), logger: Logger = Logger(label: "kongflow.postgres")) async throws -> PostgresStore {
         var configuration = url.configuration
         configuration.options.maximumConnections = options.maximumConnections
         configuration.options.connectTimeout = options.connectTimeout
@@ -43,9 +45,9 @@ public final class PostgresDatabase: Database, Sendable {
             }
             try await probe.close()
         } catch {
-            throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresDatabase.describe(error))")
+            throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresStore.describe(error))")
         }
-        return PostgresDatabase(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout,
+        return PostgresStore(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout,
                                 workTimeout: options.workTimeout, logger: logger)
     }
 
@@ -68,7 +70,7 @@ public final class PostgresDatabase: Database, Sendable {
     public func query(_ query: SQLQuery) async throws -> [SQLRow] {
         let logger = self.logger
         return try await withLease { connection in
-            try await PostgresDatabase.run(query, on: connection, logger: logger)
+            try await PostgresStore.run(query, on: connection, logger: logger)
         }
     }
 
@@ -246,30 +248,33 @@ final class PostgresTransaction: Transaction, @unchecked Sendable {
 
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
-        try await PostgresDatabase.run(query, on: connection, logger: logger)
+        try await PostgresStore.run(query, on: connection, logger: logger)
     }
 }
 
 /// The state of one `withLease` call: its caller is answered exactly once, by the work or by the timer.
-final class Lease<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, any Error>?
-    private var result: Result<T, any Error>?
-    private var cancelled = false
-    private var work: Task<Void, Never>?
-    private var timer: Task<Void, any Error>?
-    private var _connection: PostgresConnection?
+final class Lease<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var result: Result<T, any Error>?
+        var cancelled = false
+        var work: Task<Void, Never>?
+        var timer: Task<Void, any Error>?
+        var connection: PostgresConnection?
+    }
 
-    var connection: PostgresConnection? { lock.withLock { _connection } }
+    private let state = NIOLockedValueBox(State())
 
-    func begin(_ continuation: CheckedContinuation<T, any Error>) { lock.withLock { self.continuation = continuation } }
-    func leased(_ connection: PostgresConnection) { lock.withLock { _connection = connection } }
+    var connection: PostgresConnection? { state.withLockedValue { $0.connection } }
+
+    func begin(_ continuation: CheckedContinuation<T, any Error>) { state.withLockedValue { $0.continuation = continuation } }
+    func leased(_ connection: PostgresConnection) { state.withLockedValue { $0.connection = connection } }
 
     func tasks(work: Task<Void, Never>, timer: Task<Void, any Error>) {
-        let (done, cancelled) = lock.withLock {
-            self.work = work
-            self.timer = timer
-            return (result != nil, self.cancelled)
+        let (done, cancelled) = state.withLockedValue {
+            $0.work = work
+            $0.timer = timer
+            return ($0.result != nil, $0.cancelled)
         }
         if done { timer.cancel() }
         if cancelled { work.cancel() }
@@ -278,11 +283,11 @@ final class Lease<T: Sendable>: @unchecked Sendable {
     /// Answers the caller unless it was answered already; true if this call did.
     @discardableResult
     func finish(_ outcome: Result<T, any Error>) -> Bool {
-        let (continuation, timer) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, any Error>?) in
-            guard result == nil else { return (nil, nil) }
-            result = outcome
-            defer { self.continuation = nil }
-            return (self.continuation, self.timer)
+        let (continuation, timer) = state.withLockedValue { state -> (CheckedContinuation<T, any Error>?, Task<Void, any Error>?) in
+            guard state.result == nil else { return (nil, nil) }
+            state.result = outcome
+            defer { state.continuation = nil }
+            return (state.continuation, state.timer)
         }
         guard let continuation else { return false }
         timer?.cancel()
@@ -291,9 +296,9 @@ final class Lease<T: Sendable>: @unchecked Sendable {
     }
 
     func cancel() {
-        let work = lock.withLock { () -> Task<Void, Never>? in
-            cancelled = true
-            return self.work
+        let work = state.withLockedValue { state -> Task<Void, Never>? in
+            state.cancelled = true
+            return state.work
         }
         work?.cancel()
     }
@@ -307,22 +312,5 @@ struct JSONBText: PostgresNonThrowingEncodable {
     func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
         byteBuffer.writeInteger(UInt8(1))
         byteBuffer.writeString(text)
-    }
-}
-
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var description: String { "timed out" }
-}
-
-/// Runs `body`, throwing `DeadlineExceeded` if it has not finished after `duration`.
-func withDeadline<T: Sendable>(_ duration: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: duration)
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }
