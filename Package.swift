@@ -108,7 +108,7 @@ let package = Package(
         // The application: the long-lived parts wired together once (queue, endpoint client, services,
         // task handlers, metrics) and the HTTP server over them. The CLI, tests and benchmarks share it.
         .target(name: "KongflowApp", dependencies: [
-            "Storage", "Queue", "Endpoints", "Registration", "Runs", "EndpointClient", "HTTPAPI",
+            "Storage", "StorageDrivers", "Queue", "Endpoints", "Registration", "Runs", "EndpointClient", "HTTPAPI",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JSON
+import KongflowApp
 import Logging
 import NIOConcurrencyHelpers
 import Storage
@@ -11,9 +12,39 @@ struct DatabaseOptions: ParsableArguments {
         "postgres://USER[:PASS]@HOST:PORT/DB[?host=/socket/dir] or sqlite:PATH (env: KONGFLOW_DATABASE_URL; default: sqlite:.kongflow/kongflow.sqlite)",
         valueName: "url"))
     var databaseURL: String?
+    @Option(help: "PostgreSQL connections per process (env: KONGFLOW_DATABASE_POOL_SIZE; default 20).") var poolSize: Int?
+
+    /// The environment's settings with these flags over them.
+    func configuration() throws -> KongflowConfiguration {
+        var configuration: KongflowConfiguration
+        do { configuration = try KongflowConfiguration(environment: ProcessInfo.processInfo.environment) } catch {
+            throw ValidationError("\(error)")
+        }
+        if let databaseURL { configuration.databaseURL = databaseURL }
+        if let poolSize {
+            guard poolSize >= 1 else { throw ValidationError("--pool-size must be at least 1") }
+            configuration.databasePoolSize = poolSize
+        }
+        return configuration
+    }
 
     func open(logger: Logger) async throws -> any Database {
-        try await DatabaseURL.resolve(databaseURL).open(logger: logger)
+        try await configuration().openDatabase(logger: logger)
+    }
+}
+
+/// How the server calls endpoints (serve and worker).
+struct EndpointCallOptions: ParsableArguments {
+    @Flag(help: "Refuse endpoints on loopback, private and link-local addresses (env: KONGFLOW_REFUSE_PRIVATE_ADDRESSES).")
+    var refusePrivateAddresses = false
+    @Option(help: "Seconds an EXECUTE_JOB may take (env: KONGFLOW_EXECUTE_TIMEOUT; default 300).") var executeTimeout: Double?
+
+    func apply(to configuration: inout KongflowConfiguration) throws {
+        if refusePrivateAddresses { configuration.refusePrivateAddresses = true }
+        if let executeTimeout {
+            guard executeTimeout > 0 else { throw ValidationError("--execute-timeout must be positive") }
+            configuration.executeTimeout = .milliseconds(Int64(executeTimeout * 1000))
+        }
     }
 }
 

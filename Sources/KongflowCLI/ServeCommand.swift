@@ -16,12 +16,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 3030
     @Flag(name: .customLong("no-migrate"), help: "Do not apply pending migrations on start.") var noMigrate = false
     @OptionGroup var worker: WorkerOptions
+    @OptionGroup var calls: EndpointCallOptions
 
     func run() async throws {
         let logger = try logging.makeLogger("kongflow")
         let workerConfiguration = try worker.configuration()
         try await withDatabase(database, logger: logger) { db in
-            let runtime = KongflowRuntime(database: db, logger: logger)
+            var configuration = try database.configuration()
+            try calls.apply(to: &configuration)
+            let runtime = KongflowRuntime(database: db, logger: logger, clientConfiguration: configuration.clientConfiguration)
             let deps = runtime.apiDependencies()
             if !noMigrate {
                 try await deps.migrations.up()

@@ -30,6 +30,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var worker: WorkerOptions
+    @OptionGroup var calls: EndpointCallOptions
 
     func run() async throws {
         let logger = try logging.makeLogger("kongflow.worker")
@@ -38,7 +39,9 @@ struct WorkerCommand: AsyncParsableCommand {
             guard try await MigrationRunner(database: db, logger: logger).isCurrent() else {
                 throw ValidationError("The database schema is not current; run `kongflow migrate up` (or start `kongflow serve`) first")
             }
-            let runtime = KongflowRuntime(database: db, logger: logger)
+            var configuration = try database.configuration()
+            try calls.apply(to: &configuration)
+            let runtime = KongflowRuntime(database: db, logger: logger, clientConfiguration: configuration.clientConfiguration)
             try await runtime.run([runtime.makeWorker(configuration: workerConfiguration)])
         }
     }

@@ -35,12 +35,15 @@ public enum DatabaseURL: Sendable, Equatable {
         return .sqlite(path: defaultSQLitePath)
     }
 
-    public func open(logger: Logger = Logger(label: "kongflow.storage")) async throws -> any Database {
+    /// Opens the database; `poolSize` is PostgreSQL's connections per process (SQLite has one).
+    public func open(logger: Logger = Logger(label: "kongflow.storage"), poolSize: Int = PostgresStore.Options().maximumConnections) async throws -> any Database {
         switch self {
         case .sqlite(let path):
             return try await SQLiteStore.open(path: path, logger: logger)
         case .postgres(let url):
-            return try await PostgresStore.connect(url: try PostgresURL(url), logger: logger)
+            var options = PostgresStore.Options()
+            options.maximumConnections = poolSize
+            return try await PostgresStore.connect(url: try PostgresURL(url), options: options, logger: logger)
         }
     }
 }

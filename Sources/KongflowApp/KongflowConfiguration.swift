@@ -1,0 +1,61 @@
+import EndpointClient
+import Foundation
+import Logging
+import Storage
+import StorageDrivers
+
+/// What an operator sets, in one place: every setting has an environment variable, and the CLI's
+/// flags (which win) write into the same fields.
+public struct KongflowConfiguration: Sendable, Equatable {
+    /// `KONGFLOW_DATABASE_URL`: `sqlite:PATH` (default `.kongflow/kongflow.sqlite`) or `postgres://…`.
+    public var databaseURL: String?
+    /// `KONGFLOW_DATABASE_POOL_SIZE`: PostgreSQL connections per process (20).
+    public var databasePoolSize = 20
+    /// `KONGFLOW_REFUSE_PRIVATE_ADDRESSES` (`1`/`true`): refuse endpoints on loopback, private and
+    /// link-local addresses. Off by default because development endpoints live on localhost; turn it on
+    /// for a server that tenants you do not control register endpoints with.
+    public var refusePrivateAddresses = false
+    /// `KONGFLOW_EXECUTE_TIMEOUT`: seconds an EXECUTE_JOB may take (300).
+    public var executeTimeout: Duration = .seconds(300)
+
+    public static let variables = ["KONGFLOW_DATABASE_URL", "KONGFLOW_DATABASE_POOL_SIZE", "KONGFLOW_REFUSE_PRIVATE_ADDRESSES", "KONGFLOW_EXECUTE_TIMEOUT"]
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init() {}
+
+    /// The settings the environment gives; anything not given keeps its default.
+    public init(environment: [String: String]) throws {
+        if let url = environment["KONGFLOW_DATABASE_URL"], !url.isEmpty { databaseURL = url }
+        if let text = environment["KONGFLOW_DATABASE_POOL_SIZE"] {
+            guard let size = Int(text), size >= 1 else { throw Invalid(description: "KONGFLOW_DATABASE_POOL_SIZE must be a positive number, not '\(text)'") }
+            databasePoolSize = size
+        }
+        if let text = environment["KONGFLOW_REFUSE_PRIVATE_ADDRESSES"] {
+            switch text.lowercased() {
+            case "1", "true", "yes": refusePrivateAddresses = true
+            case "0", "false", "no", "": refusePrivateAddresses = false
+            default: throw Invalid(description: "KONGFLOW_REFUSE_PRIVATE_ADDRESSES must be true or false, not '\(text)'")
+            }
+        }
+        if let text = environment["KONGFLOW_EXECUTE_TIMEOUT"] {
+            guard let seconds = Double(text), seconds > 0 else { throw Invalid(description: "KONGFLOW_EXECUTE_TIMEOUT must be a positive number of seconds, not '\(text)'") }
+            executeTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+    }
+
+    /// How Kongflow calls endpoints, from these settings.
+    public var clientConfiguration: EndpointClientConfiguration {
+        var configuration = EndpointClientConfiguration()
+        configuration.refusePrivateAddresses = refusePrivateAddresses
+        configuration.defaultExecuteTimeout = executeTimeout
+        return configuration
+    }
+
+    /// Opens the configured database.
+    public func openDatabase(logger: Logger) async throws -> any Database {
+        try await DatabaseURL.resolve(databaseURL, environment: [:]).open(logger: logger, poolSize: databasePoolSize)
+    }
+}
