@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Queue", "Storage", "StorageDrivers", "JSON"], swiftSettings: strict),
         .testTarget(name: "ProtocolTests", dependencies: ["TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndpointClientTests", dependencies: ["EndpointClient", "TriggerProtocol", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration"], swiftSettings: strict),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "TriggerProtocol", "JSON"], swiftSettings: strict),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "Storage", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -13,56 +13,29 @@ extension RegistrationService {
     /// Returns the error of every job that cannot register (a missing HOSTED integration, an invalid
     /// cron expression), by position; those jobs write nothing, the others register.
     func upsertJobs(_ jobs: [JobMetadata], owner: Owner, now: Date, in tx: any Transaction) async throws -> [Int: RegistrationError] {
-        var failures: [Int: RegistrationError] = [:]
-        // A slug declared twice is registered twice, in order, as one job after the other would be:
-        // one multi-row upsert may not touch the same row twice.
-        // Rounds are also cut at 500 jobs, which keeps every statement's binds far below both
-        // backends' limits (PostgreSQL 65,535; SQLite 32,766).
-        var seen: [String: Int] = [:]
-        var rounds: [[Int]] = []
-        for (position, job) in jobs.enumerated() {
-            let round = seen[job.id, default: 0]
-            seen[job.id] = round + 1
-            if round == rounds.count { rounds.append([]) }
-            rounds[round].append(position)
-        }
-        for round in rounds.flatMap({ round in stride(from: 0, to: round.count, by: Self.rowsPerStatement).map { Array(round[$0..<min($0 + Self.rowsPerStatement, round.count)]) } }) {
-            let outcome = try await upsertDistinctJobs(round.map { jobs[$0] }, owner: owner, now: now, in: tx)
-            for (offset, error) in outcome { failures[round[offset]] = error }
+        let plan = JobRegistrationPlan(jobs: jobs, now: now, rowsPerStatement: Self.rowsPerStatement)
+        var failures = plan.failures
+        for round in plan.rounds {
+            failures.merge(try await upsertRound(round, owner: owner, now: now, in: tx)) { $1 }
         }
         return failures
     }
 
-    private struct Planned {
-        let job: JobMetadata
-        let nextRun: Date?
-        var integrationIds: [String: UUID] = [:]
-    }
-
-    /// One round of `upsertJobs`: no two jobs share a slug.
-    private func upsertDistinctJobs(_ jobs: [JobMetadata], owner: Owner, now: Date, in tx: any Transaction) async throws -> [Int: RegistrationError] {
+    /// One round of the plan: no two jobs share a slug. Returns the failures by position in the batch.
+    private func upsertRound(_ round: [JobRegistrationPlan.Item], owner: Owner, now: Date, in tx: any Transaction) async throws -> [Int: RegistrationError] {
         var failures: [Int: RegistrationError] = [:]
-        var planned: [Int: Planned] = [:]
-        for (position, job) in jobs.enumerated() {
-            do {
-                var nextRun: Date? = nil
-                if case .scheduled(let schedule) = job.trigger { nextRun = try Self.firstRun(schedule, after: now) }
-                planned[position] = Planned(job: job, nextRun: nextRun)
-            } catch let error as RegistrationError {
-                failures[position] = error
-            }
-        }
-        let positions = planned.keys.sorted()
-        let resolutions = try await resolveIntegrations(positions.map { planned[$0]!.job.integrations }, owner: owner, now: now, in: tx)
-        for (position, resolution) in zip(positions, resolutions) {
+        var items: [JobRegistrationPlan.Item] = []
+        var integrationIds: [Int: [String: UUID]] = [:]
+        let resolutions = try await resolveIntegrations(round.map(\.job.integrations), owner: owner, now: now, in: tx)
+        for (item, resolution) in zip(round, resolutions) {
             switch resolution {
-            case .resolved(let ids): planned[position]!.integrationIds = ids
+            case .resolved(let ids):
+                items.append(item)
+                integrationIds[item.position] = ids
             case .missing(let slug):
-                planned[position] = nil
-                failures[position] = RegistrationError("Could not find Integration with id \(slug)")
+                failures[item.position] = RegistrationError("Could not find Integration with id \(slug)")
             }
         }
-        let items = planned.keys.sorted().map { planned[$0]! }
         guard !items.isEmpty else { return failures }
 
         let jobIds: [String: UUID] = try await Self.keyed(tx.query("""
@@ -73,7 +46,8 @@ extension RegistrationService {
             ON CONFLICT (project_id, slug) DO UPDATE SET title = excluded.title, internal = excluded.internal, updated_at = excluded.updated_at
             RETURNING id, slug
             """), key: "slug")
-        let queueIds = try await upsertQueues(items.map(\.job.queue), owner: owner, now: now, in: tx)
+        func jobId(_ job: JobMetadata) throws -> UUID { try require(jobIds, job.id, "job id") }
+        let queueIds = try await upsertQueues(JobRegistrationPlan.queueLimits(items), owner: owner, now: now, in: tx)
 
         let versionRows = try items.map { item -> SQLQuery in
             let job = item.job
@@ -81,8 +55,8 @@ extension RegistrationService {
             if case .static(_, let triggerProperties, _, _, _) = job.trigger { properties = triggerProperties }
             return """
                 (\(UUID()), \(job.version), \(try Self.json(job.event.withoutExamples)), \(try Self.json(job.trigger)), \(try properties.map { try Self.json($0) }),
-                 \(jobIds[job.id]!), \(owner.endpointId), \(owner.environmentId), \(owner.organizationId), \(owner.projectId),
-                 \(queueIds[job.queue?.name ?? "default"]!), \(job.startPosition == .initial ? "INITIAL" : "LATEST"), \(job.preprocessRuns),
+                 \(try jobId(job)), \(owner.endpointId), \(owner.environmentId), \(owner.organizationId), \(owner.projectId),
+                 \(try require(queueIds, item.queueName, "queue id")), \(job.startPosition == .initial ? "INITIAL" : "LATEST"), \(job.preprocessRuns),
                  \(job.enabled ? "ACTIVE" : "DISABLED"), \(now), \(now))
                 """
         }
@@ -99,18 +73,19 @@ extension RegistrationService {
             """) {
             versionIds[try row.decode("job_id")] = try row.decode("id")
         }
-        func versionId(_ job: JobMetadata) -> UUID { versionIds[jobIds[job.id]!]! }
+        func versionId(_ job: JobMetadata) throws -> UUID { try require(versionIds, try jobId(job), "version id") }
 
         // Examples and integration links: upsert what is declared, delete the rest of these versions'.
         var examples: [String: SQLQuery] = [:]
         for item in items {
+            let version = try versionId(item.job)
             for example in item.job.event.examples ?? [] {
-                examples["\(versionId(item.job))/\(example.id)"] = """
-                    (\(UUID()), \(example.id), \(example.name), \(example.icon), \(try example.payload.map { try Self.json($0) }), \(versionId(item.job)), \(now), \(now))
+                examples["\(version)/\(example.id)"] = """
+                    (\(UUID()), \(example.id), \(example.name), \(example.icon), \(try example.payload.map { try Self.json($0) }), \(version), \(now), \(now))
                     """
             }
         }
-        let keptExamples: [UUID] = try await Self.chunked(examples.keys.sorted().map { examples[$0]! }) { rows in
+        let keptExamples: [UUID] = try await Self.chunked(examples.sorted { $0.key < $1.key }.map(\.value)) { rows in
             try await tx.query("""
                 INSERT INTO event_examples (id, slug, name, icon, payload, job_version_id, created_at, updated_at)
                 VALUES \(SQLQuery.joined(rows))
@@ -119,12 +94,12 @@ extension RegistrationService {
                 RETURNING id
                 """).map { try $0.decode("id") }
         }
-        let allVersions = items.map { versionId($0.job) }
+        let allVersions = try items.map { try versionId($0.job) }
         try await tx.query("DELETE FROM event_examples WHERE job_version_id IN (\(list: allVersions)) AND \("id", notIn: keptExamples)")
 
-        let links = items.flatMap { item in
-            item.integrationIds.sorted { $0.key < $1.key }.map { key, integrationId -> SQLQuery in
-                "(\(UUID()), \(key), \(versionId(item.job)), \(jobIds[item.job.id]!), \(integrationId), \(now), \(now))"
+        let links = try items.flatMap { item in
+            try (integrationIds[item.position] ?? [:]).sorted { $0.key < $1.key }.map { key, integrationId -> SQLQuery in
+                "(\(UUID()), \(key), \(try versionId(item.job)), \(try jobId(item.job)), \(integrationId), \(now), \(now))"
             }
         }
         let keptLinks: [UUID] = try await Self.chunked(links) { rows in
@@ -137,7 +112,7 @@ extension RegistrationService {
         }
         try await tx.query("DELETE FROM job_integrations WHERE version_id IN (\(list: allVersions)) AND \("id", notIn: keptLinks)")
 
-        try await Self.disable(jobIds: items.filter { !$0.job.enabled }.map { jobIds[$0.job.id]! }, environmentId: owner.environmentId, now: now, in: tx)
+        try await Self.disable(jobIds: try items.filter { !$0.job.enabled }.map { try jobId($0.job) }, environmentId: owner.environmentId, now: now, in: tx)
         let enabled = items.filter(\.job.enabled)
         guard !enabled.isEmpty else { return failures }
 
@@ -145,43 +120,38 @@ extension RegistrationService {
         var versionsByJob: [UUID: [(id: UUID, version: String)]] = [:]
         for row in try await tx.query("""
             SELECT id, job_id, version FROM job_versions
-            WHERE environment_id = \(owner.environmentId) AND job_id IN (\(list: enabled.map { jobIds[$0.job.id]! }))
+            WHERE environment_id = \(owner.environmentId) AND job_id IN (\(list: try enabled.map { try jobId($0.job) }))
             """) {
             versionsByJob[try row.decode("job_id"), default: []].append((try row.decode("id"), try row.decode("version")))
         }
-        let latest = enabled.map { item in
-            versionsByJob[jobIds[item.job.id]!]!.max { Semver.isOrderedBefore($0.version, $1.version) }!
+        let latest = try enabled.map { item -> (id: UUID, version: String) in
+            guard let latest = JobRegistrationPlan.latest(versionsByJob[try jobId(item.job)] ?? []) else {
+                throw RegistrationError("internal error: no version of \(item.job.id)")
+            }
+            return latest
         }
         try await tx.query("""
             INSERT INTO job_aliases (id, name, value, version_id, job_id, environment_id, created_at, updated_at)
-            VALUES \(SQLQuery.joined(zip(enabled, latest).map { item, latest -> SQLQuery in
-                "(\(UUID()), 'latest', \(latest.version), \(latest.id), \(jobIds[item.job.id]!), \(owner.environmentId), \(now), \(now))"
+            VALUES \(SQLQuery.joined(try zip(enabled, latest).map { item, latest -> SQLQuery in
+                "(\(UUID()), 'latest', \(latest.version), \(latest.id), \(try jobId(item.job)), \(owner.environmentId), \(now), \(now))"
             }))
             ON CONFLICT (job_id, environment_id, name) DO UPDATE
             SET value = excluded.value, version_id = excluded.version_id, updated_at = excluded.updated_at
             """)
 
         // An older version registered after a newer one leaves the dispatcher with the newer one.
-        var dispatchers: [Dispatcher] = []
-        for (item, latest) in zip(enabled, latest) where latest.id == versionId(item.job) {
-            let jobId = jobIds[item.job.id]!.lowercasedString
-            let dispatchable: JSONValue = ["type": "JOB_VERSION", "id": .string(latest.id.lowercasedString)]
-            switch item.job.trigger {
-            case .static(_, _, let rule, _, _):
-                dispatchers.append(Dispatcher(dispatchableId: jobId, dispatchable: dispatchable, event: try JSONValue(encoding: rule.event), source: rule.source,
-                                              payloadFilter: try rule.payload.map { try JSONValue(encoding: $0) }, contextFilter: try rule.context.map { try JSONValue(encoding: $0) }, manual: false))
-            case .scheduled:
-                dispatchers.append(Dispatcher(dispatchableId: jobId, dispatchable: dispatchable, event: "dev.trigger.scheduled", source: "trigger.dev",
-                                              payloadFilter: [:], contextFilter: [:], manual: true))
-            case .dynamic, .invoke:
-                break
+        var dispatchers: [JobRegistrationPlan.Dispatcher] = []
+        for (item, latest) in zip(enabled, latest) where latest.id == (try versionId(item.job)) {
+            if let dispatcher = try JobRegistrationPlan.dispatcher(for: item.job, jobId: try jobId(item.job), versionId: latest.id) {
+                dispatchers.append(dispatcher)
             }
         }
         let dispatcherIds = try await upsertDispatchers(dispatchers, environmentId: owner.environmentId, now: now, in: tx)
-        let schedules: [ScheduleSource] = zip(enabled, latest).compactMap { item, latest in
-            guard latest.id == versionId(item.job), case .scheduled(let schedule) = item.job.trigger else { return nil }
-            return ScheduleSource(key: item.job.id, schedule: schedule, nextRun: item.nextRun!,
-                                  dispatcherId: dispatcherIds[jobIds[item.job.id]!.lowercasedString]!)
+        var schedules: [ScheduleSource] = []
+        for (item, latest) in zip(enabled, latest) where latest.id == (try versionId(item.job)) {
+            guard case .scheduled(let schedule) = item.job.trigger, let firstRun = item.firstRun else { continue }
+            schedules.append(ScheduleSource(key: item.job.id, schedule: schedule, nextRun: firstRun,
+                                            dispatcherId: try require(dispatcherIds, try jobId(item.job).lowercasedString, "dispatcher id")))
         }
         try await upsertScheduleSources(schedules, environmentId: owner.environmentId, now: now, in: tx)
         return failures
@@ -189,23 +159,16 @@ extension RegistrationService {
 
     /// Queue ids by name. A queue declared with `maxConcurrent` sets its limit; one referenced by
     /// name only keeps the limit it has (100 when new).
-    private func upsertQueues(_ queues: [QueueOptions?], owner: Owner, now: Date, in tx: any Transaction) async throws -> [String: UUID] {
-        var limits: [String: Int?] = [:]
-        for queue in queues {
-            switch queue {
-            case .options(let name, let maxConcurrent?)?: limits[name] = Int(maxConcurrent)
-            case let queue: if limits[queue?.name ?? "default"] == nil { limits[queue?.name ?? "default"] = .some(nil) }
-            }
-        }
+    private func upsertQueues(_ limits: [String: Int?], owner: Owner, now: Date, in tx: any Transaction) async throws -> [String: UUID] {
         var ids: [String: UUID] = [:]
         for setsLimit in [true, false] {
-            let names = limits.keys.sorted().filter { (limits[$0]! != nil) == setsLimit }
-            guard !names.isEmpty else { continue }
+            let chosen = limits.filter { ($0.value != nil) == setsLimit }.sorted { $0.key < $1.key }
+            guard !chosen.isEmpty else { continue }
             let update: SQLQuery = setsLimit ? "max_jobs = excluded.max_jobs, updated_at = excluded.updated_at" : "updated_at = excluded.updated_at"
             ids.merge(try await Self.keyed(tx.query("""
                 INSERT INTO job_queues (id, name, environment_id, max_jobs, created_at, updated_at)
-                VALUES \(SQLQuery.joined(names.map { name -> SQLQuery in
-                    "(\(UUID()), \(name), \(owner.environmentId), \(limits[name]! ?? 100), \(now), \(now))"
+                VALUES \(SQLQuery.joined(chosen.map { name, limit -> SQLQuery in
+                    "(\(UUID()), \(name), \(owner.environmentId), \(limit ?? 100), \(now), \(now))"
                 }))
                 ON CONFLICT (environment_id, name) DO UPDATE SET \(update)
                 RETURNING id, name
@@ -233,35 +196,8 @@ extension RegistrationService {
             """)
     }
 
-    /// When a schedule first fires after `now`; an invalid cron expression is that job's error.
-    static func firstRun(_ schedule: ScheduleMetadata, after now: Date) throws -> Date {
-        switch schedule {
-        case .interval(let seconds, _, _):
-            return now.addingTimeInterval(TimeInterval(seconds))
-        case .cron(let expression, _, _):
-            let cron: CronExpression
-            do { cron = try CronExpression(expression) } catch let error as CronExpression.ParseError {
-                throw RegistrationError(error.description)
-            }
-            guard let next = cron.next(after: now) else {
-                throw RegistrationError("Invalid cron expression \"\(expression)\": it never matches")
-            }
-            return next
-        }
-    }
-
-    struct Dispatcher {
-        let dispatchableId: String
-        let dispatchable: JSONValue
-        let event: JSONValue
-        let source: String
-        let payloadFilter: JSONValue?
-        let contextFilter: JSONValue?
-        let manual: Bool
-    }
-
     /// Dispatcher ids by dispatchable id; at most one dispatcher per dispatchable.
-    func upsertDispatchers(_ dispatchers: [Dispatcher], environmentId: UUID, now: Date, in tx: any Transaction) async throws -> [String: UUID] {
+    func upsertDispatchers(_ dispatchers: [JobRegistrationPlan.Dispatcher], environmentId: UUID, now: Date, in tx: any Transaction) async throws -> [String: UUID] {
         guard !dispatchers.isEmpty else { return [:] }
         return try await Self.keyed(tx.query("""
             INSERT INTO event_dispatchers (id, event, source, payload_filter, context_filter, manual, dispatchable_id, dispatchable, enabled,
@@ -360,13 +296,13 @@ extension RegistrationService {
         }
         var ids = existing
         if !creatable.isEmpty {
-            let configs = creatable.keys.sorted().map { creatable[$0]! }
+            let configs = creatable.sorted { $0.key < $1.key }.map(\.value)
             var definitions: [String: IntegrationMetadata] = [:]
             for config in configs where definitions[config.metadata.id] == nil { definitions[config.metadata.id] = config.metadata }
             try await tx.query("""
                 INSERT INTO integration_definitions (id, name, instructions, created_at, updated_at)
-                VALUES \(SQLQuery.joined(definitions.keys.sorted().map { id -> SQLQuery in
-                    "(\(id), \(definitions[id]!.name), \(definitions[id]!.instructions), \(now), \(now))"
+                VALUES \(SQLQuery.joined(definitions.sorted { $0.key < $1.key }.map { id, definition -> SQLQuery in
+                    "(\(id), \(definition.name), \(definition.instructions), \(now), \(now))"
                 }))
                 ON CONFLICT (id) DO NOTHING
                 """)
@@ -382,9 +318,9 @@ extension RegistrationService {
                 RETURNING id, slug
                 """), key: "slug")) { $1 }
         }
-        return items.enumerated().map { position, configs in
+        return try items.enumerated().map { position, configs in
             if let slug = missing[position] { return .missing(slug) }
-            return .resolved(configs.mapValues { ids[$0.id]! })
+            return .resolved(try configs.mapValues { try require(ids, $0.id, "integration id") })
         }
     }
 

@@ -61,7 +61,7 @@ public struct RegistrationService: RegistrationHandling {
         try await register(.dynamicSchedule, keys: [schedule.id], endpointId: endpointId, indexId: indexId, context: context) { owner, now, tx in
             let triggerId = try await self.upsertDynamicTrigger(slug: schedule.id, type: "SCHEDULE", jobs: schedule.jobs, owner: owner, now: now, in: tx)
             let id = triggerId.lowercasedString
-            _ = try await self.upsertDispatchers([Dispatcher(dispatchableId: id, dispatchable: ["type": "DYNAMIC_TRIGGER", "id": .string(id)],
+            _ = try await self.upsertDispatchers([JobRegistrationPlan.Dispatcher(dispatchableId: id, dispatchable: ["type": "DYNAMIC_TRIGGER", "id": .string(id)],
                                                              event: "dev.trigger.scheduled", source: "trigger.dev", payloadFilter: [:],
                                                              contextFilter: [:], manual: true)],
                                                  environmentId: owner.environmentId, now: now, in: tx)
