@@ -2,7 +2,7 @@ import Foundation
 import JSON
 import TriggerProtocol
 
-/// Task identifiers and payloads, named as trigger.dev names them (spec 4.2).
+/// Task identifiers and payloads, named as trigger.dev names them (docs/spec/trigger-v2-endpoints.md §4.2).
 public enum EndpointTasks {
     public static let indexEndpoint = "indexEndpoint"
     public static let registerJob = "registerJob"

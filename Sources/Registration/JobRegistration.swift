@@ -4,7 +4,7 @@ import Storage
 import TriggerProtocol
 
 extension RegistrationService {
-    /// RegisterJobService (spec 5.3) for many jobs at once, set-based: a fixed number of statements per
+    /// RegisterJobService (docs/spec/trigger-v2-endpoints.md §5.3) for many jobs at once, set-based: a fixed number of statements per
     /// batch instead of ~15 per job, which is what makes a 1,000-job endpoint register in well under a
     /// second (BENCHMARKS.md). trigger.dev's bugs are fixed: the `latest` alias compares semver, the
     /// dispatcher always points at the `latest` version, a queue referenced by name keeps its limit,

@@ -2,7 +2,7 @@ import Foundation
 import JSON
 import TriggerProtocol
 
-/// What registering a batch of jobs will write, decided without a database (spec 5.3): the rounds
+/// What registering a batch of jobs will write, decided without a database (docs/spec/trigger-v2-endpoints.md §5.3): the rounds
 /// the jobs go in, each job's first scheduled run (or the error that keeps it out), its queue and
 /// limit, its dispatcher and its schedule. `JobRegistration` writes the plan; what needs the database
 /// (integrations, the stored versions that decide `latest`) is resolved there.

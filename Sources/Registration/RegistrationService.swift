@@ -13,7 +13,7 @@ public struct RegistrationError: Error, Sendable, Equatable, CustomStringConvert
     public init(_ description: String) { self.description = description }
 }
 
-/// Persists what an endpoint declares (spec 5.3–5.6), each item in one transaction, idempotently:
+/// Persists what an endpoint declares (docs/spec/trigger-v2-endpoints.md §5.3–5.6), each item in one transaction, idempotently:
 /// registering the same metadata again changes nothing but `updated_at`.
 public struct RegistrationService: RegistrationHandling {
     let database: any Database

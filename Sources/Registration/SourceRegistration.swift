@@ -5,7 +5,7 @@ import Tenancy
 import TriggerProtocol
 
 extension RegistrationService {
-    /// RegisterSourceService (spec 5.4), updating the params and channel trigger.dev forgot, and
+    /// RegisterSourceService (docs/spec/trigger-v2-endpoints.md §5.4), updating the params and channel trigger.dev forgot, and
     /// removing events the source no longer has. Activation is run-time work, out of scope here.
     func upsertSource(_ source: SourceMetadata, owner: Owner, now: Date, in tx: any Transaction) async throws {
         guard case .resolved(let ids) = try await resolveIntegrations([["integration": source.integration]], owner: owner, now: now, in: tx)[0] else {
@@ -50,7 +50,7 @@ extension RegistrationService {
         try await tx.query("DELETE FROM trigger_source_events WHERE source_id = \(sourceId) AND \("name", notIn: events)")
     }
 
-    /// RegisterDynamicTriggerService (spec 5.5): the trigger links exactly the listed jobs that this
+    /// RegisterDynamicTriggerService (docs/spec/trigger-v2-endpoints.md §5.5): the trigger links exactly the listed jobs that this
     /// endpoint has registered. Returns the trigger's id.
     func upsertDynamicTrigger(slug: String, type: String, jobs: [JobReference], owner: Owner, now: Date, in tx: any Transaction) async throws -> UUID {
         let triggerId: UUID = try await tx.queryFirst("""

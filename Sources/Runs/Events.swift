@@ -11,7 +11,7 @@ extension RunEngine {
     /// Records the event and delivers it, in one transaction: at once when it is due now (one queue
     /// hop fewer between the event and its runs' first EXECUTE_JOB), else by a `deliverEvent` job at
     /// `deliverAt` (or `deliverAfter` seconds from now). The same event id again in this environment
-    /// returns the first record and delivers nothing (spec §1.2).
+    /// returns the first record and delivers nothing (docs/spec/trigger-v2-runs.md §1.2).
     public func ingest(_ body: SendEventBody, environment: AuthenticatedEnvironment, sourceContext: JSONValue? = nil) async throws -> EventRecord {
         let payloadJSON = (body.payload ?? .object([:])).jsonString(), contextJSON = (body.context ?? .object([:])).jsonString()
         guard payloadJSON.utf8.count + contextJSON.utf8.count <= configuration.maximumPayloadBytes else {

@@ -55,7 +55,7 @@ public struct RunEngine: Sendable {
     }
 }
 
-/// Task identifiers and payloads of the run engine (spec §4.6).
+/// Task identifiers and payloads of the run engine (docs/spec/trigger-v2-runs.md §4.6).
 public enum RunTasks {
     public static let deliverEvent = "deliverEvent"
     public static let performRunExecution = "performRunExecution"

@@ -74,7 +74,7 @@ extension RunEngine {
 
     // MARK: The performRunExecution task
 
-    /// One execution of a run (spec §2.3): flip the resumed task, EXECUTE_JOB, then record the answer
+    /// One execution of a run (docs/spec/trigger-v2-runs.md §2.3): flip the resumed task, EXECUTE_JOB, then record the answer
     /// and queue what comes next, in one transaction. An execution whose run was canceled or moved on
     /// meanwhile changes nothing. A crash anywhere makes the queue run the execution again; the SDK's
     /// replay and the idempotent task routes make that safe.

@@ -9,7 +9,7 @@ extension RunEngine {
 
     /// `io.runTask` (and logs, waits, sendEvent): insert-or-return on `(run, idempotency key)`, safe
     /// against concurrent duplicates. A known key returns the stored task whatever its status; a
-    /// replayed wait's new `delayUntil` is ignored (spec §1.3, §11.1).
+    /// replayed wait's new `delayUntil` is ignored (docs/spec/trigger-v2-runs.md §1.3, §11.1).
     public func runTask(runId: UUID, idempotencyKey: String, body: RunTaskBody, environment: AuthenticatedEnvironment) async throws -> RunTask {
         guard !idempotencyKey.isEmpty, idempotencyKey.count <= 256 else { throw RunServiceError.invalidInput("Invalid or Missing idempotency key") }
         let now = self.now()

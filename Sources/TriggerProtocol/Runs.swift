@@ -1,6 +1,6 @@
 import Foundation
 
-// The run protocol of trigger.dev v2 (spec trigger-v2-runs §1–§2): what the SDK sends to the task and
+// The run protocol of trigger.dev v2 (docs/spec/trigger-v2-runs.md §1–§2): what the SDK sends to the task and
 // event routes, what the server sends in EXECUTE_JOB, and what the SDK answers. Validated the way
 // the SDK's zod schemas at c5d91e7 parse them (internal/src/schemas/api.ts, tasks.ts).
 
@@ -122,7 +122,7 @@ public struct ApiEventLog: Sendable, Equatable, Encodable {
 
 // MARK: Filters
 
-/// trigger.dev's event filter matching (spec §3.2), without its crash: for every key of the pattern
+/// trigger.dev's event filter matching (docs/spec/trigger-v2-runs.md §3.2), without its crash: for every key of the pattern
 /// (AND), an array pattern matches a value strictly equal to one of its elements (an empty array
 /// matches anything, even a missing key); an object pattern recurses, and matches when some element
 /// of an array value does. A missing value never matches a non-empty pattern. Later SDKs' content

@@ -1,4 +1,4 @@
-// Registration: what an endpoint declares, as trigger.dev's schema stores it (spec 3.2), plus
+// Registration: what an endpoint declares, as trigger.dev's schema stores it (docs/spec/trigger-v2-endpoints.md §3.2), plus
 // per-item registration results of each index. JSON columns are jsonb on PostgreSQL and text on
 // SQLite (validated by the application, which writes only JSON it encoded itself).
 

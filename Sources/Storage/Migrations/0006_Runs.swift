@@ -1,4 +1,4 @@
-// Running what is registered: events, runs, tasks and their attempts (spec trigger-v2-runs §4.1).
+// Running what is registered: events, runs, tasks and their attempts (docs/spec/trigger-v2-runs.md §4.1).
 // An execution of a run is a queue job (`performRunExecution`), not a table: the run row carries
 // what an execution needs to know (its count, the failures of the current one).
 
