@@ -68,7 +68,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The durable job queue: enqueue in the caller's transaction, claim, retry, rescue; the worker.
         .target(name: "Queue", dependencies: [
-            "Storage",
+            "Storage", "JSON",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,7 +91,8 @@ let package = Package(
         ], swiftSettings: strict),
         // Running what is registered: events, dispatch, runs, EXECUTE_JOB, the task API's services.
         .target(name: "Runs", dependencies: [
-            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON", "Timing",
+            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON", "Timing", "Registration",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),

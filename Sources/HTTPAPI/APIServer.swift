@@ -53,6 +53,7 @@ public enum APIServer {
         EndpointsController(deps: deps).addRoutes(to: api)
         JobsController(deps: deps).addRoutes(to: api)
         RunsController(deps: deps).addRoutes(to: api)
+        SchedulesController(deps: deps).addRoutes(to: api)
         RunsController(deps: deps).addV2Routes(to: router.group("api/v2").add(middleware: APIKeyAuthenticator(tenancy: deps.tenancy)))
 
         methods.routes.set(router.routes.map { (method: $0.method, path: "\($0.path)") })

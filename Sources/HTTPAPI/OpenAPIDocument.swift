@@ -370,6 +370,44 @@ enum OpenAPIDocument {
                           "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
           }
         },
+        "/api/v1/{client}/schedules/{id}/registrations": {
+          "parameters": [
+            {"name": "client", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the endpoint's slug"},
+            {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the dynamic schedule's id"}
+          ],
+          "post": {
+            "summary": "Register (or re-register, reactivating) a schedule on a dynamic schedule (io.registerInterval / io.registerCron)",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id", "type", "options"], "properties": {
+              "id": {"type": "string"}, "type": {"type": "string", "enum": ["interval", "cron"]},
+              "options": {"type": "object", "properties": {"seconds": {"type": "integer", "minimum": 20, "maximum": 2592000}, "cron": {"type": "string"}}},
+              "metadata": {}, "accountId": {"type": "string"}}}}}},
+            "responses": {
+              "200": {"description": "{id, schedule, metadata, active}", "content": {"application/json": {"schema": {"type": "object"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/api/v1/{client}/schedules/{id}/registrations/{key}": {
+          "parameters": [
+            {"name": "client", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}
+          ],
+          "delete": {
+            "summary": "Unregister a schedule (io.unregisterInterval / io.unregisterCron): {ok: true}",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "{ok: true}"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v1/schedules": {
+          "get": {
+            "summary": "The environment's schedules: key, job or dynamic schedule, schedule, next and last run, active",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}}
+          }
+        },
         "/api/v2/runs/{runId}": {
           "parameters": [{"$ref": "#/components/parameters/runId"}],
           "get": {

@@ -24,29 +24,36 @@ public struct KongflowRuntime: Sendable {
     public let logger: Logger
 
     public init(database: any Database, logger: Logger, clientConfiguration: EndpointClientConfiguration = .init(),
-         endpointConfiguration: EndpointService.Configuration = .init(), runConfiguration: RunEngine.Configuration = .init()) {
+         endpointConfiguration: EndpointService.Configuration = .init(), runConfiguration: RunEngine.Configuration = .init(),
+         now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.logger = logger
         let metrics = PrometheusCollectorRegistry()
         self.metrics = metrics
-        let queue = JobQueue(database: database)
+        // One clock for every part (tests move it by hand to run schedules without waiting).
+        let queue = JobQueue(database: database, now: now)
         self.queue = queue
         let client = EndpointClient(configuration: clientConfiguration, logger: logger)
         self.client = client
         let endpoints = EndpointService(database: database, queue: queue, client: client, configuration: endpointConfiguration,
-                                        metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
+                                        metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger, now: now)
         self.endpoints = endpoints
         let runs = RunEngine(database: database, queue: queue, client: client, configuration: runConfiguration,
-                             metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger)
+                             metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger, now: now)
         self.runs = runs
         var registry = TaskRegistry()
-        endpoints.registerTasks(in: &registry, registration: RegistrationService(database: database, logger: logger))
+        endpoints.registerTasks(in: &registry, registration: RegistrationService(database: database, logger: logger, now: now))
         runs.registerTasks(in: &registry)
         self.registry = registry
     }
 
     public func makeWorker(configuration: WorkerConfiguration) -> Worker {
         Worker(queue: queue, registry: registry, configuration: configuration, logger: logger)
+    }
+
+    /// Keeps every active schedule with a pending tick (runs next to each worker).
+    public func makeScheduleKeeper() -> ScheduleKeeper {
+        ScheduleKeeper(engine: runs)
     }
 
     public func apiDependencies() -> APIDependencies {

@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
             let app = runtime.makeApplication(deps, host: host, port: port) { port in
                 logger.info("listening", metadata: ["address": "http://\(host):\(port)", "database": "\(db.displayName)"])
             }
-            try await runtime.run([app, runtime.makeWorker(configuration: workerConfiguration)])
+            try await runtime.run([app, runtime.makeWorker(configuration: workerConfiguration), runtime.makeScheduleKeeper()])
         }
     }
 }

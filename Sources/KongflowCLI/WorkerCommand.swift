@@ -42,7 +42,7 @@ struct WorkerCommand: AsyncParsableCommand {
             var configuration = try database.configuration()
             try calls.apply(to: &configuration)
             let runtime = KongflowRuntime(database: db, logger: logger, clientConfiguration: configuration.clientConfiguration)
-            try await runtime.run([runtime.makeWorker(configuration: workerConfiguration)])
+            try await runtime.run([runtime.makeWorker(configuration: workerConfiguration), runtime.makeScheduleKeeper()])
         }
     }
 }

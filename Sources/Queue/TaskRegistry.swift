@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 
 /// What a task handler gets besides its payload.
@@ -30,7 +31,7 @@ public struct TaskRegistry: Sendable {
         handlers[identifier] = { json, context in
             let value: P
             do {
-                value = try JSONDecoder().decode(P.self, from: Data(json.utf8))
+                value = try Self.decoder.decode(P.self, from: Data(json.utf8))
             } catch {
                 throw TaskError.invalidPayload(task: identifier, message: "\(error)")
             }
@@ -39,6 +40,19 @@ public struct TaskRegistry: Sendable {
     }
 
     func handler(for identifier: String) -> Handler? { handlers[identifier] }
+
+    /// Payloads are printed by the one JSON printer, so dates are trigger.dev's ISO strings.
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = ISODate.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+            }
+            return date
+        }
+        return decoder
+    }()
 }
 
 public enum TaskError: Error, Sendable, Equatable, CustomStringConvertible {

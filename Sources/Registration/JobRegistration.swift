@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Queue
 import Storage
 import TriggerProtocol
 
@@ -228,10 +229,12 @@ extension RegistrationService {
         guard !sources.isEmpty else { return }
         var stored: [String: (schedule: JSONValue?, nextRun: Date?)] = [:]
         for row in try await tx.query("""
-            SELECT key, schedule, next_run_at FROM schedule_sources WHERE environment_id = \(environmentId) AND key IN (\(list: sources.map(\.key)))
+            SELECT key, schedule, next_run_at, active FROM schedule_sources WHERE environment_id = \(environmentId) AND key IN (\(list: sources.map(\.key)))
             """) {
             let schedule = try row.decodeIfPresent("schedule", as: SQLJSON.self).flatMap { try? JSONValue.parse($0.text) }
-            stored[try row.decode("key")] = (schedule, try row.decodeIfPresent("next_run_at", as: Date.self))
+            // A schedule that was off (its job disabled or gone) starts afresh, one interval from now.
+            let active: Bool = try row.decode("active")
+            stored[try row.decode("key")] = (schedule, active ? try row.decodeIfPresent("next_run_at", as: Date.self) : nil)
         }
         let rows = try sources.map { source -> SQLQuery in
             var plain = try JSONValue(encoding: source.schedule)
@@ -247,13 +250,21 @@ extension RegistrationService {
                 (\(UUID()), \(source.key), \(try Self.json(plain)), \(environmentId), \(source.dispatcherId), \(next), \(true), \(try metadata.map { try Self.json($0) }), \(now), \(now))
                 """
         }
-        try await tx.query("""
+        let planned = try await tx.query("""
             INSERT INTO schedule_sources (id, key, schedule, environment_id, dispatcher_id, next_run_at, active, metadata, created_at, updated_at)
             VALUES \(SQLQuery.joined(rows))
             ON CONFLICT (key, environment_id) DO UPDATE
             SET schedule = excluded.schedule, dispatcher_id = excluded.dispatcher_id, next_run_at = excluded.next_run_at,
                 active = excluded.active, metadata = excluded.metadata, updated_at = excluded.updated_at
+            RETURNING id, next_run_at
             """)
+        // Each schedule's pending tick, replaced if it was planned before (a changed schedule, a job
+        // enabled again).
+        let queue = JobQueue(database: database, now: self.now)
+        for row in planned {
+            guard let next = try row.decodeIfPresent("next_run_at", as: Date.self) else { continue }
+            try await ScheduleTicks.plan(scheduleId: try row.decode("id"), at: next, queue: queue, in: tx)
+        }
     }
 
     enum IntegrationResolution: Equatable {

@@ -96,11 +96,12 @@ public struct RegisteredJobs: Sendable {
                 "dispatchable": try Self.json(row, "dispatchable") ?? .null,
             ]
             if let source = try await database.queryFirst("""
-                SELECT schedule, next_run_at, active, metadata FROM schedule_sources WHERE dispatcher_id = \(try row.decode("id", as: UUID.self))
+                SELECT schedule, next_run_at, last_event_timestamp, active, metadata FROM schedule_sources WHERE dispatcher_id = \(try row.decode("id", as: UUID.self))
                 """) {
                 schedule = [
                     "schedule": try Self.json(source, "schedule") ?? .null,
                     "nextRunAt": (try source.decodeIfPresent("next_run_at", as: Date.self)).map { .string(Self.date($0)) } ?? .null,
+                    "lastRunAt": (try source.decodeIfPresent("last_event_timestamp", as: Date.self)).map { .string(Self.date($0)) } ?? .null,
                     "active": .bool(try source.decode("active")),
                     "metadata": try Self.json(source, "metadata") ?? .null,
                 ]

@@ -179,6 +179,7 @@ public enum RunServiceError: Error, Sendable, Equatable, CustomStringConvertible
     case taskNotFound
     case eventNotFound
     case jobNotFound
+    case notFound(String)
     case invalidInput(String)
     case tooLarge(String)
 
@@ -188,7 +189,7 @@ public enum RunServiceError: Error, Sendable, Equatable, CustomStringConvertible
         case .taskNotFound: return "Task not found"
         case .eventNotFound: return "Event not found"
         case .jobNotFound: return "Job not found"
-        case .invalidInput(let message), .tooLarge(let message): return message
+        case .invalidInput(let message), .tooLarge(let message), .notFound(let message): return message
         }
     }
 }

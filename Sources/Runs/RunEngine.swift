@@ -4,6 +4,7 @@ import Foundation
 import JSON
 import Logging
 import Queue
+import Registration
 import Storage
 import Timing
 
@@ -44,13 +45,16 @@ public struct RunEngine: Sendable {
         self.now = now
     }
 
-    /// Adds the `deliverEvent` and `performRunExecution` handlers to `registry`.
+    /// Adds the `deliverEvent`, `performRunExecution` and `fireSchedule` handlers to `registry`.
     public func registerTasks(in registry: inout TaskRegistry) {
         registry.register(RunTasks.deliverEvent, payload: DeliverEventPayload.self) { payload, context in
             try await self.deliverEvent(id: payload.id, context: context)
         }
         registry.register(RunTasks.performRunExecution, payload: ExecutionPayload.self) { payload, context in
             try await self.performExecution(payload, context: context)
+        }
+        registry.register(ScheduleTicks.task, payload: ScheduleTicks.Payload.self) { payload, context in
+            try await self.fireSchedule(payload, context: context)
         }
     }
 }
@@ -87,6 +91,14 @@ struct RunMetrics: Sendable {
     func execution(outcome: String, duration: Duration) {
         Counter(label: "kongflow_run_executions_total", dimensions: [("outcome", outcome)], factory: factory).increment()
         CoreMetrics.Timer(label: "kongflow_run_execution_duration_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A schedule's tick: fired, a duplicate (fired before), or the chain's end; and how late it fired.
+    func tick(outcome: String, lag: TimeInterval) {
+        Counter(label: "kongflow_schedule_ticks_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+        if outcome == "fired" {
+            CoreMetrics.Timer(label: "kongflow_schedule_tick_lag_seconds", factory: factory).recordNanoseconds(Int64(max(0, lag) * 1e9))
+        }
     }
 
     /// From the event's arrival to the first EXECUTE_JOB of a run it started.

@@ -20,6 +20,11 @@ extension SourceMetadata: WireDecodable {
 extension DynamicTriggerEndpointMetadata: WireDecodable {
     public static func decode(_ value: JSONValue) throws -> DynamicTriggerEndpointMetadata { try runValidation { validate(value, .root, $0) } }
 }
+extension ScheduleMetadata: WireDecodable {
+    /// `{type: "interval", options: {seconds}, metadata?, accountId?}` or `{type: "cron", options: {cron}, …}`:
+    /// a declared schedule, a stored one, or the body of a dynamic schedule registration.
+    public static func decode(_ value: JSONValue) throws -> ScheduleMetadata { try runValidation { validate(value, .root, $0) } }
+}
 extension RegisterDynamicSchedulePayload: WireDecodable {
     public static func decode(_ value: JSONValue) throws -> RegisterDynamicSchedulePayload { try runValidation { validate(value, .root, $0) } }
 }

@@ -420,3 +420,24 @@ public enum RunJobResponse: Sendable, Equatable, WireDecodable {
         }
     }
 }
+
+// MARK: Schedules
+
+/// `POST /api/v1/:client/schedules/:id/registrations`: `{id: <key>, type, options, metadata?, accountId?}`
+/// (`RegisterScheduleBody`; the SDK sends `{id: key, ...ScheduleMetadata}`).
+public struct RegisterScheduleBody: Sendable, Equatable, WireDecodable {
+    public let key: String
+    public let schedule: ScheduleMetadata
+    public let metadata: JSONValue?
+
+    public static func decode(_ value: JSONValue) throws -> RegisterScheduleBody {
+        try runValidation { v in
+            guard let o = v.object(value, .root) else { return nil }
+            let key = v.string(o["id"], JSONPath.root.key("id"))
+            let schedule = ScheduleMetadata.validate(value, .root, v)
+            guard let key, let schedule else { return nil }
+            if key.isEmpty { v.fail(JSONPath.root.key("id"), "String must contain at least 1 character(s)"); return nil }
+            return RegisterScheduleBody(key: key, schedule: schedule, metadata: o["metadata"])
+        }
+    }
+}

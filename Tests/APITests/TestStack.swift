@@ -29,11 +29,11 @@ struct TestStack: Sendable {
     var client: EndpointClient { runtime.client }
 
     init(database: any Database, clientConfiguration: EndpointClientConfiguration, hookDelay: TimeInterval = 0,
-         runConfiguration: RunEngine.Configuration = .init()) {
+         runConfiguration: RunEngine.Configuration = .init(), now: @escaping @Sendable () -> Date = Date.init) {
         var configuration = EndpointService.Configuration()
         configuration.hookDelay = hookDelay
         runtime = KongflowRuntime(database: database, logger: TestDatabase.testLogger,
-                                  clientConfiguration: clientConfiguration, endpointConfiguration: configuration, runConfiguration: runConfiguration)
+                                  clientConfiguration: clientConfiguration, endpointConfiguration: configuration, runConfiguration: runConfiguration, now: now)
         var deps = runtime.apiDependencies()
         deps.indexWaitTimeout = .seconds(20)
         self.deps = deps
@@ -57,9 +57,10 @@ struct TestStack: Sendable {
     /// Runs `body` with a live HTTP server (and a worker unless `worker` is false).
     static func run(_ backend: Backend, migrate: Bool = true, worker: Bool = true, concurrency: Int = 8, hookDelay: TimeInterval = 0,
                     client: EndpointClientConfiguration = clientConfiguration(), runs: RunEngine.Configuration = .init(),
+                    now: @escaping @Sendable () -> Date = Date.init,
                     _ body: @escaping @Sendable (TestStack, any TestClientProtocol) async throws -> Void) async throws {
         try await TestDatabase.with(backend, migrate: migrate) { (db: any Database) async throws -> Void in
-            let stack = TestStack(database: db, clientConfiguration: client, hookDelay: hookDelay, runConfiguration: runs)
+            let stack = TestStack(database: db, clientConfiguration: client, hookDelay: hookDelay, runConfiguration: runs, now: now)
             let workerInstance = stack.makeWorker(concurrency: concurrency)
             let workerTask = worker ? Task { try await workerInstance.run() } : nil
             do {
@@ -89,7 +90,8 @@ struct TestStack: Sendable {
             index = try await endpoints.index(environment: environment, id: id)
             guard index.status.isTerminal else { return false }
             guard index.status == .success else { return true }
-            return try await queue.jobs().allSatisfy { $0.state(now: Date()) == .dead }
+            // Registration is done when its endpoint queue has nothing left to run (schedule ticks wait on).
+            return try await queue.jobs().filter { $0.queueName?.hasPrefix("endpoint-") == true }.allSatisfy { $0.state(now: Date()) == .dead }
         })
         return index
     }

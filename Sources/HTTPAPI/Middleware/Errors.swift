@@ -46,7 +46,7 @@ public enum ErrorMapping {
             return APIError(.badRequest, error.description)
         case let error as RunServiceError:
             switch error {
-            case .runNotFound, .taskNotFound, .eventNotFound, .jobNotFound: return APIError(.notFound, error.description)
+            case .runNotFound, .taskNotFound, .eventNotFound, .jobNotFound, .notFound: return APIError(.notFound, error.description)
             case .invalidInput: return APIError(.badRequest, error.description)
             case .tooLarge: return APIError(.contentTooLarge, error.description)
             }
