@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import ExampleEndpoint
 import JSON
 import TriggerProtocol
@@ -17,7 +18,7 @@ struct ExampleEndpointCommand: AsyncParsableCommand {
     @Option(help: "The TriggerClient id.") var id = "my-endpoint"
     @Option(help: "The server the jobs call back (the SDK's TRIGGER_API_URL; env: KONGFLOW_API_URL).") var apiURL: String?
     @Option(help: "Extra generated event jobs to declare (for load tests).") var extraJobs = 0
-    @Option(help: "Seconds to wait before answering INDEX_ENDPOINT, like a slow app (for crash tests).") var indexDelay: Double = 0
+    @Option(help: "Seconds to wait before answering the first INDEX_ENDPOINT, like a slow app starting (for crash tests).") var indexDelay: Double = 0
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -29,11 +30,12 @@ struct ExampleEndpointCommand: AsyncParsableCommand {
         let server = apiURL ?? ProcessInfo.processInfo.environment["KONGFLOW_API_URL"] ?? "http://127.0.0.1:3030"
         let responder = ExampleClient(apiKey: key, id: id, index: ExampleClient.index(clientId: id, extraJobs: extraJobs), apiURL: server)
         let delay = Duration.milliseconds(Int64(indexDelay * 1000))
+        let firstIndex = NIOLockedValueBox(true)
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
-                if headers["x-trigger-action"] == "INDEX_ENDPOINT", delay > .zero {
+                if headers["x-trigger-action"] == "INDEX_ENDPOINT", delay > .zero, firstIndex.withLockedValue({ first in defer { first = false }; return first }) {
                     logger.info("delaying INDEX_ENDPOINT", metadata: ["seconds": "\(indexDelay)"])
                     try await Task.sleep(for: delay)
                 }

@@ -164,3 +164,53 @@ struct RunsCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct SchedulesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schedules",
+        abstract: "The environment's schedules: interval and cron triggers, and schedules registered at run time.",
+        subcommands: [List.self, Show.self])
+
+    static func describe(_ schedule: JSONValue) -> String {
+        switch schedule["type"]?.stringValue {
+        case "cron": return "cron \(schedule["options"]?["cron"]?.stringValue ?? "?")"
+        case "interval": return "every \(Int(schedule["options"]?["seconds"]?.numberValue ?? 0)) s"
+        default: return schedule.jsonString()
+        }
+    }
+
+    static func line(_ item: JSONValue) -> String {
+        let owner = item["job"]?.stringValue ?? item["dynamicSchedule"]?.stringValue.map { "dynamic \($0)" } ?? "-"
+        return "\(item["key"]?.stringValue ?? "?")  \(owner)  \(describe(item["schedule"] ?? .null))  next \(item["nextRunAt"]?.stringValue ?? "-")  "
+            + "last \(item["lastRunAt"]?.stringValue ?? "-")  \(item["active"] == true ? "active" : "inactive")"
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every schedule: key, job, kind and expression, next run, last run, active.")
+        @OptionGroup var api: APIClientOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let schedules = try await api.call(.GET, "/api/v1/schedules")
+            if json { printJSONValue(schedules); return }
+            let items = schedules.arrayValue ?? []
+            if items.isEmpty { print("No schedules. Jobs with intervalTrigger or cronTrigger get one when their endpoint is indexed.") }
+            for item in items { print(SchedulesCommand.line(item)) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One schedule by key (a job's slug, or a registered key).")
+        @OptionGroup var api: APIClientOptions
+        @Argument(help: "The schedule's key.") var key: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let schedules = try await api.call(.GET, "/api/v1/schedules")
+            guard let item = schedules.arrayValue?.first(where: { $0["key"]?.stringValue == key }) else { throw CLIError("Schedule \(key) not found") }
+            if json { printJSONValue(item); return }
+            print(SchedulesCommand.line(item))
+            if let metadata = item["metadata"], metadata != .null { print("  metadata: \(metadata.jsonString())") }
+        }
+    }
+}

@@ -18,6 +18,8 @@ public final class PostgresStore: Database, Sendable {
     private let runTask: Task<Void, Never>
     private let logger: Logger
     private let listeners: PostgresListeners
+    /// When a leased use of a connection last succeeded: tells a busy pool from a server that is down.
+    private let lastAnswer = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     public struct Options: Sendable {
         public var maximumConnections: Int = 20
@@ -86,6 +88,7 @@ public final class PostgresStore: Database, Sendable {
         let lease = Lease<T>()
         let client = self.client
         let (leaseTimeout, workTimeout) = (self.leaseTimeout, self.workTimeout)
+        let lastAnswer = self.lastAnswer
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 lease.begin(continuation)
@@ -95,6 +98,7 @@ public final class PostgresStore: Database, Sendable {
                             lease.leased(connection)
                             return try await body(connection)
                         }
+                        lastAnswer.withLockedValue { $0 = .now }
                         lease.finish(.success(value))
                     } catch {
                         lease.finish(.failure(error))
@@ -102,6 +106,13 @@ public final class PostgresStore: Database, Sendable {
                 }
                 let timer = Task {
                     try await Task.sleep(for: leaseTimeout)
+                    // Every connection busy while the server answers others: a burst, not an outage.
+                    // Wait on (up to the work timeout) rather than fail requests the server can serve.
+                    let waitingSince = ContinuousClock.now - leaseTimeout
+                    while lease.connection == nil, ContinuousClock.now - waitingSince < workTimeout,
+                          let answered = lastAnswer.withLockedValue({ $0 }), ContinuousClock.now - answered < leaseTimeout {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
                     guard let connection = lease.connection else {
                         if lease.finish(.failure(StorageError.unavailable("PostgreSQL: no connection could be made within \(leaseTimeout)"))) { work.cancel() }
                         return

@@ -54,6 +54,12 @@ import TestSupport
         let runs = try await KongflowProcess.run(["runs", "list", "--job", "send-welcome-email"], environment: env)
         #expect(runs.stdout.contains("send-welcome-email #1  SUCCESS"), "\(runs.stdout)")
 
+        let schedules = try await KongflowProcess.run(["schedules", "list"], environment: env)
+        #expect(schedules.stdout.contains("hourly-report  hourly-report  every 3600 s") && schedules.stdout.contains("nightly-cleanup  nightly-cleanup  cron 0 3 * * *"),
+                "\(schedules.stdout)\(schedules.stderr)")
+        let nightly = try await KongflowProcess.run(["schedules", "show", "nightly-cleanup", "--json"], environment: env)
+        #expect(nightly.stdout.contains(#""nextRunAt":""#) && nightly.stdout.contains("T03:00:00.000Z"), "\(nightly.stdout)")
+
         // Every id any command prints, as text or JSON, is lowercase.
         for arguments in [["endpoints", "list"], ["endpoints", "list", "--json"], ["endpoints", "show", "my-endpoint"], ["endpoints", "show", "my-endpoint", "--json"],
                           ["registered-jobs", "list"], ["registered-jobs", "show", "send-welcome-email"], ["runs", "list"], ["runs", "list", "--json"],
