@@ -154,7 +154,7 @@ let package = Package(
 
         // Runs at speed (BENCHMARKS.md).
         .executableTarget(name: "kongflow-run-bench", dependencies: [
-            "KongflowApp", "ExampleEndpoint", "JSON", "Queue", "Storage", "StorageDrivers", "Tenancy", "EndpointClient",
+            "KongflowApp", "ExampleEndpoint", "JSON", "Queue", "Storage", "StorageDrivers", "Tenancy", "EndpointClient", "TriggerProtocol", "Timing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),

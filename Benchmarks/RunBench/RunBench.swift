@@ -25,6 +25,7 @@ struct RunBench: AsyncParsableCommand {
     @Option(help: "Events sent one at a time for the latency figures.") var samples = 200
     @Option(help: "Events sent at once for the throughput figure.") var runs = 2000
     @Option(help: "Worker concurrency.") var concurrency = 64
+    @Option(help: "Instead of runs: this many schedules due in the same minute (BENCHMARKS.md, schedules).") var schedules = 0
 
     /// What the endpoint saw: when each event's first EXECUTE_JOB arrived, and how many per run.
     final class Observed: Sendable {
@@ -44,9 +45,12 @@ struct RunBench: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "run-bench")
         logger.logLevel = .error
-        let db = try await DatabaseURL(databaseURL).open(logger: logger)
+        let opened = try await DatabaseURL(databaseURL).open(logger: logger)
+        let db = CountingDatabase(opened)
         do {
-            try await measure(db, logger: logger)
+            if schedules > 0 { try await ScheduleBench(count: schedules, concurrency: concurrency).measure(db, logger: logger) } else {
+                try await measure(db, logger: logger)
+            }
         } catch {
             FileHandle.standardError.write(Data("run bench failed: \(error)\n".utf8))
             await db.close()
