@@ -22,6 +22,7 @@ final class CountingDatabase: Database, Sendable {
     var dialect: SQLDialect { base.dialect }
     var displayName: String { base.displayName }
 
+    @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
         counter.withLockedValue { $0 += 1 }
         return try await base.query(query)
@@ -46,6 +47,7 @@ struct CountingTransaction: Transaction {
     let counter: NIOLockedValueBox<Int>
     var dialect: SQLDialect { base.dialect }
 
+    @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
         counter.withLockedValue { $0 += 1 }
         return try await base.query(query)

@@ -71,6 +71,9 @@ public struct EndpointResponseInfo: Sendable, Equatable {
     public let permanentRedirectURL: String?
     public let triggerVersion: String?
     public let triggerSdkVersion: String?
+    /// The answer is a serverless platform's "function ran out of time" page, not the endpoint's
+    /// (the signatures the last v2 webapp knew): the job was cut off, not broken.
+    public var platformTimeout = false
 }
 
 public struct PingResult: Sendable, Equatable {
@@ -152,11 +155,20 @@ public final class EndpointClient: Sendable {
 
     /// EXECUTE_JOB: the job runs inside this request. The answer's status and body are the caller's
     /// to judge (a 4xx and a 5xx mean different things to the run engine); transport failures throw.
-    public func executeJob(url: String, apiKey: String, body: [UInt8], environmentType: String) async throws -> (status: Int, body: ByteBuffer) {
+    public func executeJob(url: String, apiKey: String, body: [UInt8], environmentType: String) async throws -> (status: Int, body: ByteBuffer, info: EndpointResponseInfo) {
         let timeout = configuration.executeTimeouts[environmentType] ?? configuration.defaultExecuteTimeout
-        let (status, answer, _) = try await send(url: url, apiKey: apiKey, action: "EXECUTE_JOB", extraHeaders: [], body: body,
-                                                 versioned: false, timeout: timeout)
-        return (status, answer)
+        return try await send(url: url, apiKey: apiKey, action: "EXECUTE_JOB", extraHeaders: [], body: body, versioned: false, timeout: timeout)
+    }
+
+    /// Vercel (504 + `x-vercel-error: FUNCTION_INVOCATION_TIMEOUT`), CloudFront (504 + `x-amz-cf-id`),
+    /// Deno Deploy (502 mentioning `TIME_LIMIT`) and Cloudflare Workers (503 "Worker exceeded resource limits").
+    static func isPlatformTimeout(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> Bool {
+        switch status {
+        case 504: return headers.first(name: "x-vercel-error") == "FUNCTION_INVOCATION_TIMEOUT" || headers.contains(name: "x-amz-cf-id")
+        case 502: return String(decoding: body.readableBytesView.prefix(4096), as: UTF8.self).contains("TIME_LIMIT")
+        case 503: return String(decoding: body.readableBytesView.prefix(8192), as: UTF8.self).contains("Worker exceeded resource limits")
+        default: return false
+        }
     }
 
     static func checkStatus(_ status: Int, body: ByteBuffer, url: String) throws {
@@ -264,7 +276,8 @@ public final class EndpointClient: Sendable {
                 finalURL: current.absoluteString,
                 permanentRedirectURL: permanent?.absoluteString,
                 triggerVersion: response.headers.first(name: "trigger-version"),
-                triggerSdkVersion: response.headers.first(name: "trigger-sdk-version"))
+                triggerSdkVersion: response.headers.first(name: "trigger-sdk-version"),
+                platformTimeout: Self.isPlatformTimeout(status: status, headers: response.headers, body: answer))
             return (status, answer, info)
         }
     }

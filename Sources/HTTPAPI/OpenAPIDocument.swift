@@ -28,11 +28,12 @@ enum OpenAPIDocument {
           "RunStatus": {"type": "string", "enum": ["PENDING", "QUEUED", "EXECUTING", "WAITING_TO_CONTINUE", "WAITING_TO_EXECUTE", "SUCCESS", "FAILURE", "CANCELED", "TIMED_OUT"]},
           "TaskStatus": {"type": "string", "enum": ["PENDING", "WAITING", "RUNNING", "COMPLETED", "ERRORED", "CANCELED"]},
           "ApiEventLog": {
-            "type": "object", "required": ["id", "name", "payload", "context", "timestamp", "deliverAt", "deliveredAt"],
+            "type": "object", "required": ["id", "name", "payload", "context", "timestamp", "deliverAt", "deliveredAt", "cancelledAt"],
             "properties": {
               "id": {"type": "string"}, "name": {"type": "string"}, "payload": {}, "context": {},
               "timestamp": {"type": "string", "format": "date-time"},
-              "deliverAt": {"type": ["string", "null"], "format": "date-time"}, "deliveredAt": {"type": ["string", "null"], "format": "date-time"}
+              "deliverAt": {"type": ["string", "null"], "format": "date-time"}, "deliveredAt": {"type": ["string", "null"], "format": "date-time"},
+              "cancelledAt": {"type": ["string", "null"], "format": "date-time"}
             }
           },
           "SendEventBody": {
@@ -48,14 +49,25 @@ enum OpenAPIDocument {
           "ServerTask": {
             "type": "object",
             "required": ["id", "name", "icon", "noop", "startedAt", "completedAt", "delayUntil", "status", "description", "properties", "params",
-                         "output", "error", "parentId", "style", "operation", "idempotencyKey", "attempts"],
+                         "output", "error", "parentId", "style", "operation", "idempotencyKey", "attempts", "context", "callbackUrl", "forceYield",
+                         "childExecutionMode"],
             "properties": {
               "id": {"type": "string"}, "name": {"type": "string"}, "icon": {"type": ["string", "null"]}, "noop": {"type": "boolean"},
               "startedAt": {"type": ["string", "null"], "format": "date-time"}, "completedAt": {"type": ["string", "null"], "format": "date-time"},
               "delayUntil": {"type": ["string", "null"], "format": "date-time"}, "status": {"$ref": "#/components/schemas/TaskStatus"},
               "description": {"type": ["string", "null"]}, "properties": {}, "params": {}, "output": {}, "error": {"type": ["string", "null"]},
               "parentId": {"type": ["string", "null"]}, "style": {}, "operation": {"type": ["string", "null"]},
-              "idempotencyKey": {"type": "string"}, "attempts": {"type": "integer"}
+              "idempotencyKey": {"type": "string"}, "attempts": {"type": "integer"}, "context": {}, "callbackUrl": {"type": ["string", "null"]},
+              "forceYield": {"type": "boolean"}, "childExecutionMode": {"type": "string", "enum": ["SEQUENTIAL", "PARALLEL"]}
+            }
+          },
+          "VersionedServerTask": {
+            "description": "runTask's answer to SDK 2.3 (request header trigger-version: 2023-09-29; answer header trigger-version: 2023-09-29)",
+            "type": "object", "required": ["task"],
+            "properties": {
+              "task": {"$ref": "#/components/schemas/ServerTask"},
+              "cachedTasks": {"type": "object", "required": ["tasks"], "properties": {
+                "tasks": {"type": "array", "items": {"type": "object"}}, "cursor": {"type": "string"}}}
             }
           },
           "RunTaskBody": {
@@ -289,13 +301,15 @@ enum OpenAPIDocument {
           }
         },
         "/api/v1/runs/{runId}/tasks": {
-          "parameters": [{"$ref": "#/components/parameters/runId"}, {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string"}}],
+          "parameters": [{"$ref": "#/components/parameters/runId"}, {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string"}},
+                         {"name": "Trigger-Version", "in": "header", "schema": {"type": "string"}}, {"name": "X-Cached-Tasks-Cursor", "in": "header", "schema": {"type": "string"}}],
           "post": {
             "summary": "io.runTask: create the run's task for this idempotency key, or return the stored one whatever its status",
             "security": [{"apiKey": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RunTaskBody"}}}},
             "responses": {
-              "200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ServerTask"}}}},
+              "200": {"description": "ok: a ServerTask, or with Trigger-Version 2023-09-29 a VersionedServerTask", "content": {"application/json": {"schema": {
+                "oneOf": [{"$ref": "#/components/schemas/ServerTask"}, {"$ref": "#/components/schemas/VersionedServerTask"}]}}}},
               "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
               "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}
             }

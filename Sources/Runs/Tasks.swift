@@ -13,14 +13,16 @@ extension RunEngine {
     public func runTask(runId: UUID, idempotencyKey: String, body: RunTaskBody, environment: AuthenticatedEnvironment) async throws -> RunTask {
         guard !idempotencyKey.isEmpty, idempotencyKey.count <= 256 else { throw RunServiceError.invalidInput("Invalid or Missing idempotency key") }
         let now = self.now()
-        let status: TaskStatus = (body.delayUntil.map { $0 > now } ?? false) || (body.trigger != nil && body.trigger != .null)
+        let fresh: TaskStatus = (body.delayUntil.map { $0 > now } ?? false) || (body.trigger != nil && body.trigger != .null)
             ? .waiting : body.noop ? .completed : .running
         let id = ids.next(now: now)
         return try await database.transaction { tx in
-            guard try await tx.queryFirst("SELECT id FROM job_runs WHERE id = \(runId) AND environment_id = \(environment.id)") != nil else {
+            guard let run = try await tx.queryFirst("SELECT status FROM job_runs WHERE id = \(runId) AND environment_id = \(environment.id)") else {
                 throw RunServiceError.runNotFound
             }
             if let existing = try await self.task(runId: runId, idempotencyKey: idempotencyKey, in: tx) { return existing }
+            // A task started in a canceled run is CANCELED: SDK 2.3 then stops the job and answers CANCELED.
+            let status: TaskStatus = try run.enumeration("status") as RunStatus == .canceled ? .canceled : fresh
             if let parentId = body.parentId,
                try await tx.queryFirst("SELECT id FROM tasks WHERE id = \(parentId) AND run_id = \(runId)") == nil {
                 throw RunServiceError.invalidInput("Parent task \(parentId) is not a task of run \(runId.lowercasedString)")

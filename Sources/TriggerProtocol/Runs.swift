@@ -85,7 +85,9 @@ public struct SendEventBody: Sendable, Equatable, WireDecodable {
 }
 
 /// `ApiEventLog`, what `sendEvent` answers and EXECUTE_JOB's `event`: `{id, name, payload, context?,
-/// timestamp, deliverAt?, deliveredAt?}`. `id` is the caller's event id (later trigger.dev, #380).
+/// timestamp, deliverAt?, deliveredAt?, cancelledAt?}`. `id` is the caller's event id (later
+/// trigger.dev, #380). `cancelledAt` came with the 2023-09-29 protocol; the 2.0 EXECUTE_JOB body
+/// leaves it out (`includesCancelledAt`), every API answer carries it (older SDKs drop unknown keys).
 public struct ApiEventLog: Sendable, Equatable, Encodable {
     public let id: String
     public let name: String
@@ -94,8 +96,11 @@ public struct ApiEventLog: Sendable, Equatable, Encodable {
     public let timestamp: Date
     public let deliverAt: Date?
     public let deliveredAt: Date?
+    public var cancelledAt: Date?
+    public var includesCancelledAt = true
 
-    public init(id: String, name: String, payload: JSONValue, context: JSONValue, timestamp: Date, deliverAt: Date?, deliveredAt: Date?) {
+    public init(id: String, name: String, payload: JSONValue, context: JSONValue, timestamp: Date, deliverAt: Date?, deliveredAt: Date?,
+                cancelledAt: Date? = nil) {
         self.id = id
         self.name = name
         self.payload = payload
@@ -103,11 +108,12 @@ public struct ApiEventLog: Sendable, Equatable, Encodable {
         self.timestamp = timestamp
         self.deliverAt = deliverAt
         self.deliveredAt = deliveredAt
+        self.cancelledAt = cancelledAt
     }
 
-    enum CodingKeys: String, CodingKey { case id, name, payload, context, timestamp, deliverAt, deliveredAt }
+    enum CodingKeys: String, CodingKey { case id, name, payload, context, timestamp, deliverAt, deliveredAt, cancelledAt }
 
-    /// `deliverAt`/`deliveredAt` are `null` when unset (the schema says nullable), never absent.
+    /// `deliverAt`/`deliveredAt`/`cancelledAt` are `null` when unset (the schema says nullable), never absent.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
@@ -117,6 +123,7 @@ public struct ApiEventLog: Sendable, Equatable, Encodable {
         try c.encode(timestamp, forKey: .timestamp)
         try c.encode(deliverAt.map { JSONValue.string(ISODate.format($0)) } ?? .null, forKey: .deliverAt)
         try c.encode(deliveredAt.map { JSONValue.string(ISODate.format($0)) } ?? .null, forKey: .deliveredAt)
+        if includesCancelledAt { try c.encode(cancelledAt.map { JSONValue.string(ISODate.format($0)) } ?? .null, forKey: .cancelledAt) }
     }
 }
 
@@ -310,15 +317,35 @@ public struct InvokeJobBody: Sendable, Equatable, WireDecodable {
 
 /// The `RunJobBody` of EXECUTE_JOB (api.ts:246-276). Optional objects are omitted, never null: the
 /// SDK's schema rejects `account: null`, `source: null`, `tasks: null` and `connections: null`.
+/// The fields from `project` on (and `run.isRetry`) belong to the 2023-09-29 protocol of SDK 2.3
+/// (docs/spec/trigger-v2-runs.md §9) and are left out for 2.0 endpoints.
 public struct RunJobBody: Sendable, Equatable, Encodable {
     public struct Job: Sendable, Equatable, Encodable { public let id: String; public let version: String }
-    public struct Run: Sendable, Equatable, Encodable { public let id: String; public let isTest: Bool; public let startedAt: Date }
+    public struct Run: Sendable, Equatable, Encodable {
+        public let id: String
+        public let isTest: Bool
+        public let startedAt: Date
+        public var isRetry: Bool?
+    }
     public struct Environment: Sendable, Equatable, Encodable { public let id: String; public let slug: String; public let type: String }
     public struct Organization: Sendable, Equatable, Encodable { public let id: String; public let title: String; public let slug: String }
+    public struct Project: Sendable, Equatable, Encodable {
+        public let id: String; public let slug: String; public let name: String
+        public init(id: UUID, slug: String, name: String) { self.id = id.lowercasedString; self.slug = slug; self.name = name }
+    }
     public struct Source: Sendable, Equatable, Encodable {
         public let id: String
         public let metadata: JSONValue?
         public init(id: String, metadata: JSONValue?) { self.id = id; self.metadata = metadata }
+    }
+    /// The endpoint's auto-yield thresholds (ms before its limit). SDK 2.3.18 accepts them and keeps
+    /// its own; they are sent as the webapp sent them.
+    public struct AutoYieldConfig: Sendable, Equatable, Encodable {
+        public var startTaskThreshold = 750
+        public var beforeExecuteTaskThreshold = 1500
+        public var beforeCompleteTaskThreshold = 750
+        public var afterCompleteTaskThreshold = 750
+        public init() {}
     }
 
     public let event: ApiEventLog
@@ -326,9 +353,15 @@ public struct RunJobBody: Sendable, Equatable, Encodable {
     public let run: Run
     public let environment: Environment
     public let organization: Organization
+    public var project: Project?
     public let source: Source?
     public let connections: [String: JSONValue]
     public let tasks: [CachedTask]
+    public var cachedTaskCursor: String?
+    public var noopTasksSet: String?
+    public var yieldedExecutions: [String]?
+    public var runChunkExecutionLimit: Int?
+    public var autoYieldConfig: AutoYieldConfig?
 
     public init(event: ApiEventLog, job: Job, run: Run, environment: Environment, organization: Organization,
                 source: Source? = nil, tasks: [CachedTask]) {
@@ -348,28 +381,48 @@ extension RunJobBody.Run { public init(id: UUID, isTest: Bool, startedAt: Date) 
 extension RunJobBody.Environment { public init(id: UUID, slug: String, type: String) { self.init(id: id.lowercasedString, slug: slug, type: type) } }
 extension RunJobBody.Organization { public init(id: UUID, title: String, slug: String) { self.init(id: id.lowercasedString, title: title, slug: slug) } }
 
-/// `CachedTask {id, idempotencyKey, status, noop, output?, parentId?}`: `output` and `parentId` are
-/// `null` when unset, as the webapp sent them.
+/// `CachedTask {id, idempotencyKey, status, noop, output?, parentId?}`. For 2.0 endpoints `id` is the
+/// task id and `output`/`parentId` are `null` when unset, as the webapp sent them; in the 2023-09-29
+/// protocol `id` is the idempotency key (the SDK looks cached tasks up by it) and a missing output is
+/// left out.
 public struct CachedTask: Sendable, Equatable, Encodable {
     public let id: String
     public let idempotencyKey: String
     public let status: String
     public let noop: Bool
-    public let output: JSONValue
-    public let parentId: JSONValue
+    public let output: JSONValue?
+    public let parentId: String?
+    public let keyedByIdempotencyKey: Bool
 
-    public init(id: String, idempotencyKey: String, status: String, noop: Bool, output: JSONValue?, parentId: String?) {
+    public init(id: String, idempotencyKey: String, status: String, noop: Bool, output: JSONValue?, parentId: String?,
+                keyedByIdempotencyKey: Bool = false) {
         self.id = id
         self.idempotencyKey = idempotencyKey
         self.status = status
         self.noop = noop
-        self.output = output ?? .null
-        self.parentId = parentId.map(JSONValue.string) ?? .null
+        self.output = output
+        self.parentId = parentId
+        self.keyedByIdempotencyKey = keyedByIdempotencyKey
     }
+
+    enum CodingKeys: String, CodingKey { case id, status, idempotencyKey, noop, output, parentId }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(keyedByIdempotencyKey ? idempotencyKey : id, forKey: .id)
+        try c.encode(status, forKey: .status)
+        try c.encode(idempotencyKey, forKey: .idempotencyKey)
+        try c.encode(noop, forKey: .noop)
+        if let output { try c.encode(output, forKey: .output) } else if !keyedByIdempotencyKey { try c.encode(JSONValue.null, forKey: .output) }
+        try c.encode(parentId.map(JSONValue.string) ?? .null, forKey: .parentId)
+    }
+
+    /// The characters this task takes in a body, to keep a body within its size bound.
+    public var encodedSize: Int { id.utf8.count + idempotencyKey.utf8.count + (output?.jsonString().utf8.count ?? 4) + (parentId?.utf8.count ?? 4) + 80 }
 }
 
-/// The EXECUTE_JOB answer, `RunJobResponse` (api.ts:280-316). Statuses of later SDKs are recognised
-/// by name so that a run fails with a message that says which one came back.
+/// The EXECUTE_JOB answer, `RunJobResponse` (api.ts:280-316), with the variants SDK 2.3 added
+/// (docs/spec/trigger-v2-runs.md §9): 11 in all.
 public enum RunJobResponse: Sendable, Equatable, WireDecodable {
     /// The task an answer refers to: its id, and its operation if the SDK reported one.
     public struct TaskRef: Sendable, Equatable {
@@ -381,17 +434,53 @@ public enum RunJobResponse: Sendable, Equatable, WireDecodable {
     case error(ErrorWithStack, task: TaskRef?)
     case resumeWithTask(TaskRef)
     case retryWithTask(TaskRef, error: ErrorWithStack, retryAt: Date)
-    /// A status of a later SDK line that this protocol version does not handle.
-    case unsupported(status: String)
+    /// `io.yield(key)`: run again at once; the key goes into `yieldedExecutions` so it is not yielded twice.
+    case yieldExecution(key: String)
+    /// The SDK stopped near its time limit (`location` says where); run again at once.
+    case autoYield(location: String)
+    /// As `autoYield`, with a task that finished just before: complete it (output as JSON text) first.
+    case autoYieldWithCompletedTask(taskId: String, output: String?, properties: JSONValue?, location: String)
+    /// The server said 429 to the SDK: run again at `reset`.
+    case autoYieldRateLimit(reset: Date)
+    /// The SDK met a CANCELED task: the run was canceled.
+    case canceled
+    case unresolvedAuthError(issues: JSONValue)
+    case invalidPayload(errors: JSONValue)
+    /// Parallel child tasks (`childExecutionMode: PARALLEL`), which Kongflow does not run.
+    case resumeWithParallelTask(TaskRef)
 
-    static let laterStatuses = ["CANCELED", "YIELD_EXECUTION", "AUTO_YIELD_EXECUTION", "AUTO_YIELD_EXECUTION_WITH_COMPLETED_TASK",
-                                "AUTO_YIELD_RATE_LIMIT", "UNRESOLVED_AUTH_ERROR", "INVALID_PAYLOAD", "RESUME_WITH_PARALLEL_TASK"]
+    static let statuses = ["SUCCESS", "ERROR", "RESUME_WITH_TASK", "RETRY_WITH_TASK", "YIELD_EXECUTION", "AUTO_YIELD_EXECUTION",
+                           "AUTO_YIELD_EXECUTION_WITH_COMPLETED_TASK", "AUTO_YIELD_RATE_LIMIT", "CANCELED", "UNRESOLVED_AUTH_ERROR",
+                           "INVALID_PAYLOAD", "RESUME_WITH_PARALLEL_TASK"]
+
+    /// One of the four answers of the unversioned protocol (SDK 2.0).
+    public var isUnversioned: Bool {
+        switch self {
+        case .success, .error, .resumeWithTask, .retryWithTask: true
+        default: false
+        }
+    }
+
+    public var status: String {
+        switch self {
+        case .success: "SUCCESS"
+        case .error: "ERROR"
+        case .resumeWithTask: "RESUME_WITH_TASK"
+        case .retryWithTask: "RETRY_WITH_TASK"
+        case .yieldExecution: "YIELD_EXECUTION"
+        case .autoYield: "AUTO_YIELD_EXECUTION"
+        case .autoYieldWithCompletedTask: "AUTO_YIELD_EXECUTION_WITH_COMPLETED_TASK"
+        case .autoYieldRateLimit: "AUTO_YIELD_RATE_LIMIT"
+        case .canceled: "CANCELED"
+        case .unresolvedAuthError: "UNRESOLVED_AUTH_ERROR"
+        case .invalidPayload: "INVALID_PAYLOAD"
+        case .resumeWithParallelTask: "RESUME_WITH_PARALLEL_TASK"
+        }
+    }
 
     public static func decode(_ value: JSONValue) throws -> RunJobResponse {
         try runValidation { v in
-            guard let o = v.object(value, .root) else { return nil }
-            if case .string(let status) = o["status"], laterStatuses.contains(status) { return .unsupported(status: status) }
-            guard let status = v.discriminator(o, "status", ["SUCCESS", "ERROR", "RESUME_WITH_TASK", "RETRY_WITH_TASK"], .root) else { return nil }
+            guard let o = v.object(value, .root), let status = v.discriminator(o, "status", statuses, .root) else { return nil }
             func task(required: Bool) -> Field<TaskRef> {
                 let path = JSONPath.root.key("task")
                 if !required, o["task"] == nil { return .absent }
@@ -410,12 +499,33 @@ public enum RunJobResponse: Sendable, Equatable, WireDecodable {
                 return .error(error, task: ref.value)
             case "RESUME_WITH_TASK":
                 return task(required: true).value.map { .resumeWithTask($0) }
-            default:
+            case "RETRY_WITH_TASK":
                 let ref = task(required: true)
                 let error = ErrorWithStack.validate(o["error"], JSONPath.root.key("error"), v)
                 let retryAt = v.date(o["retryAt"], JSONPath.root.key("retryAt"))
                 guard let ref = ref.value, let error, let retryAt else { return nil }
                 return .retryWithTask(ref, error: error, retryAt: retryAt)
+            case "YIELD_EXECUTION":
+                return v.string(o["key"], JSONPath.root.key("key")).map { .yieldExecution(key: $0) }
+            case "AUTO_YIELD_EXECUTION":
+                return v.string(o["location"], JSONPath.root.key("location")).map { .autoYield(location: $0) }
+            case "AUTO_YIELD_EXECUTION_WITH_COMPLETED_TASK":
+                let id = v.string(o["id"], JSONPath.root.key("id"))
+                let output = v.optional(o["output"]) { v.string($0, JSONPath.root.key("output")) }
+                let data = v.object(o["data"], JSONPath.root.key("data"))
+                let location = data.flatMap { v.string($0["location"], JSONPath.root.key("data").key("location")) }
+                guard let id, output.ok, let location else { return nil }
+                return .autoYieldWithCompletedTask(taskId: id, output: output.value, properties: o["properties"], location: location)
+            case "AUTO_YIELD_RATE_LIMIT":
+                return v.number(o["reset"], JSONPath.root.key("reset")).map { .autoYieldRateLimit(reset: Date(timeIntervalSince1970: $0 / 1000)) }
+            case "CANCELED":
+                return .canceled
+            case "UNRESOLVED_AUTH_ERROR":
+                return .unresolvedAuthError(issues: o["issues"] ?? .null)
+            case "INVALID_PAYLOAD":
+                return .invalidPayload(errors: o["errors"] ?? .null)
+            default:
+                return task(required: true).value.map { .resumeWithParallelTask($0) }
             }
         }
     }

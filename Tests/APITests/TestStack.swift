@@ -79,8 +79,8 @@ struct TestStack: Sendable {
         }
     }
 
-    func environment(_ type: EnvironmentType = .development, organization: String = "Acme") async throws -> AuthenticatedEnvironment {
-        try await tenancy.createEnvironment(organization: organization, project: "Web", type: type)
+    func environment(_ type: EnvironmentType = .development, organization: String = "Acme", project: String = "Web") async throws -> AuthenticatedEnvironment {
+        try await tenancy.createEnvironment(organization: organization, project: project, type: type)
     }
 
     /// Waits for an index to be terminal and for its registrations to finish.
@@ -153,15 +153,18 @@ struct ScriptedEndpoint {
     }
 
     /// Starts the endpoint, registers it as `my-endpoint` and waits until its jobs are registered.
+    /// `sdkVersion` set: the endpoint reports it and the 2023-09-29 API version, as SDK 2.3 does.
     static func start(_ stack: TestStack, _ client: any TestClientProtocol, environment: AuthenticatedEnvironment, jobs: [JSONValue],
+                      sdkVersion: String? = nil,
                       execute: @escaping @Sendable (JSONValue) async throws -> TestHTTPServer.Reply) async throws -> TestHTTPServer {
         let index = Self.index(jobs).jsonString()
         let key = environment.apiKey
+        let headers = [("content-type", "application/json")] + (sdkVersion.map { [("trigger-version", "2023-09-29"), ("trigger-sdk-version", $0)] } ?? [])
         let server = try await TestHTTPServer.start { request in
             guard request.headers["x-trigger-api-key"] == key else { return .json(401, #"{"message":"Unauthorized"}"#) }
             switch request.headers["x-trigger-action"] {
-            case "PING": return .json(200, #"{"ok":true}"#)
-            case "INDEX_ENDPOINT": return .json(200, index)
+            case "PING": return TestHTTPServer.Reply(status: 200, headers: headers, body: Data(#"{"ok":true}"#.utf8))
+            case "INDEX_ENDPOINT": return TestHTTPServer.Reply(status: 200, headers: headers, body: Data(index.utf8))
             case "EXECUTE_JOB": return try await execute((try? JSONValue.parse(request.body)) ?? .null)
             default: return .json(405, "{}")
             }

@@ -48,7 +48,7 @@ public final class TestHTTPServer: @unchecked Sendable {
         let recorder = RequestRecorder()
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let responder = CallbackResponder<BasicRequestContext> { request, context in
-            var body = try await request.body.collect(upTo: 1 << 20)
+            var body = try await request.body.collect(upTo: 16 << 20)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let recorded = RecordedRequest(method: request.method.rawValue, path: request.uri.path, headers: headers,

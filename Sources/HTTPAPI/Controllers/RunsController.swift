@@ -25,7 +25,17 @@ struct RunsController {
                 throw APIError(.badRequest, "Invalid or Missing idempotency key")
             }
             let body = try await request.decode(RunTaskBody.self, context: context, message: "Invalid request body", limit: limit)
-            return ServerTaskResponse(try await engine.runTask(runId: runId, idempotencyKey: key, body: body, environment: environment))
+            let task = try await engine.runTask(runId: runId, idempotencyKey: key, body: body, environment: environment)
+            // SDK 2.3 asks for the 2023-09-29 answer, and for the next page of cached tasks when the
+            // EXECUTE_JOB body could not carry them all.
+            guard request.headers[HTTPField.Name("trigger-version")!] == RunProtocol.lazyCachedTasksVersion else {
+                return AnyTaskResponse.bare(ServerTaskResponse(task))
+            }
+            var page: (tasks: [CachedTask], cursor: String?)? = nil
+            if let cursor = request.headers[HTTPField.Name("x-cached-tasks-cursor")!], !cursor.isEmpty {
+                page = try await engine.cachedTasksPage(runId: runId, cursor: cursor, environment: environment)
+            }
+            return AnyTaskResponse.versioned(VersionedServerTaskResponse(task, cachedTasks: page))
         }
 
         group.post("runs/:runId/tasks/:taskId/complete") { request, context in

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import JSON
 import Runs
@@ -11,7 +12,9 @@ private func nullable(_ value: String?) -> JSONValue { value.map(JSONValue.strin
 private func nullable(_ value: Date?) -> JSONValue { value.map { .string(ISODate.format($0)) } ?? .null }
 
 /// `ServerTask` (internal/src/schemas/tasks.ts:15-37): the task schema plus `idempotencyKey` and the
-/// number of `attempts`.
+/// number of `attempts`, with the fields the 2023-09-29 protocol added (`context`, `callbackUrl`,
+/// `forceYield`, `childExecutionMode`), in the key order of SDK 2.3's schema. The last v2 webapp sent
+/// them to every SDK; 2.0's schema drops keys it does not know.
 struct ServerTaskResponse: ResponseEncodable {
     let id: String
     let name: String
@@ -22,15 +25,19 @@ struct ServerTaskResponse: ResponseEncodable {
     let delayUntil: JSONValue
     let status: String
     let description: JSONValue
-    let properties: JSONValue
     let params: JSONValue
     let output: JSONValue
+    let context: JSONValue
+    let properties: JSONValue
+    let style: JSONValue
     let error: JSONValue
     let parentId: JSONValue
-    let style: JSONValue
-    let operation: JSONValue
-    let idempotencyKey: String
     let attempts: Int
+    let idempotencyKey: String
+    let operation: JSONValue
+    let callbackUrl: JSONValue
+    let forceYield: Bool
+    let childExecutionMode: String
 
     init(_ task: RunTask) {
         id = task.id
@@ -42,15 +49,50 @@ struct ServerTaskResponse: ResponseEncodable {
         delayUntil = nullable(task.delayUntil)
         status = task.status.rawValue
         description = nullable(task.description)
-        properties = task.properties ?? .null
         params = task.params ?? .null
         output = task.output ?? .null
+        context = .null
+        properties = task.properties ?? .null
+        style = task.style ?? .null
         error = nullable(task.error)
         parentId = nullable(task.parentId)
-        style = task.style ?? .null
-        operation = nullable(task.operation)
-        idempotencyKey = task.idempotencyKey
         attempts = task.attempts
+        idempotencyKey = task.idempotencyKey
+        operation = nullable(task.operation)
+        callbackUrl = .null
+        forceYield = false
+        childExecutionMode = "SEQUENTIAL"
+    }
+}
+
+/// `runTask`'s answer in the 2023-09-29 protocol: `{task, cachedTasks?: {tasks, cursor?}}`, with the
+/// `trigger-version` answer header without which SDK 2.3 would read the body as a bare task.
+struct VersionedServerTaskResponse: ResponseGenerator {
+    struct CachedTasks: Encodable { let tasks: [CachedTask]; let cursor: String? }
+    struct Body: ResponseEncodable { let task: ServerTaskResponse; let cachedTasks: CachedTasks? }
+    let body: Body
+
+    init(_ task: RunTask, cachedTasks: (tasks: [CachedTask], cursor: String?)?) {
+        body = Body(task: ServerTaskResponse(task), cachedTasks: cachedTasks.map { CachedTasks(tasks: $0.tasks, cursor: $0.cursor) })
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try body.response(from: request, context: context)
+        response.headers[HTTPField.Name("trigger-version")!] = RunProtocol.lazyCachedTasksVersion
+        return response
+    }
+}
+
+/// `runTask`'s answer: bare for SDK 2.0, versioned for 2.3.
+enum AnyTaskResponse: ResponseGenerator {
+    case bare(ServerTaskResponse)
+    case versioned(VersionedServerTaskResponse)
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        switch self {
+        case .bare(let task): try task.response(from: request, context: context)
+        case .versioned(let answer): try answer.response(from: request, context: context)
+        }
     }
 }
 

@@ -8,5 +8,6 @@ public enum Migrations {
         m0005QueueConcurrency,
         m0006Runs,
         m0007UnsupportedDeclarations,
+        m0008LaterRunProtocol,
     ]
 }
