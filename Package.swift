@@ -74,6 +74,12 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         // Organizations, projects, environments, API keys and the authenticator.
+        // Secrets sealed for storage (AES-GCM) with the server's key.
+        .target(name: "Secrets", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
+        // Integrations an environment connects to, their sealed credentials, getAuth and run connections.
+        .target(name: "Integrations", dependencies: ["Storage", "Tenancy", "Secrets", "TriggerProtocol", "JSON"], swiftSettings: strict),
         .target(name: "Tenancy", dependencies: [
             "Storage",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -91,7 +97,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Running what is registered: events, dispatch, runs, EXECUTE_JOB, the task API's services.
         .target(name: "Runs", dependencies: [
-            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON", "Timing", "Registration",
+            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON", "Timing", "Registration", "Integrations",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -100,7 +106,7 @@ let package = Package(
         ], swiftSettings: strict),
         // Hummingbird routes, auth, error mapping.
         .target(name: "HTTPAPI", dependencies: [
-            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration", "Runs", "JSON", "Timing",
+            "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration", "Runs", "JSON", "Timing", "Integrations",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -109,7 +115,7 @@ let package = Package(
         // The application: the long-lived parts wired together once (queue, endpoint client, services,
         // task handlers, metrics) and the HTTP server over them. The CLI, tests and benchmarks share it.
         .target(name: "KongflowApp", dependencies: [
-            "Storage", "StorageDrivers", "Queue", "Endpoints", "Registration", "Runs", "EndpointClient", "HTTPAPI",
+            "Storage", "StorageDrivers", "Queue", "Endpoints", "Registration", "Runs", "EndpointClient", "HTTPAPI", "Integrations", "Secrets",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,6 +131,7 @@ let package = Package(
         // The `kongflow` commands.
         .target(name: "KongflowCLI", dependencies: [
             "KongflowApp", "ExampleEndpoint", "JSON", "Storage", "StorageDrivers", "Tenancy", "HTTPAPI", "Queue", "Endpoints", "Registration", "EndpointClient", "TriggerProtocol",
+            "Secrets", "Integrations",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -171,6 +178,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: [
             "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowApp", "Runs", "JSON",
+            "Integrations", "Secrets",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

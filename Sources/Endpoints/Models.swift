@@ -92,18 +92,13 @@ public struct EndpointIndex: Sendable, Equatable {
         }
         self.source = source
         self.status = status
-        sourceData = try Self.json(row, "source_data")
+        sourceData = try row.json("source_data")
         reason = try row.decodeIfPresent("reason")
-        stats = try Self.json(row, "stats")
-        data = try Self.json(row, "data")
+        stats = try row.json("stats")
+        data = try row.json("data")
         error = try row.decodeIfPresent("error", as: SQLJSON.self).map { try $0.decode(IndexFailure.self) }
         createdAt = try row.decode("created_at")
         updatedAt = try row.decode("updated_at")
-    }
-
-    static func json(_ row: SQLRow, _ column: String) throws -> JSONValue? {
-        guard let text = try row.decodeIfPresent(column, as: SQLJSON.self) else { return nil }
-        return try JSONValue.parse(text.text)
     }
 }
 

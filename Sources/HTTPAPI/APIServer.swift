@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Integrations
 import Logging
 import Prometheus
 import Queue
@@ -16,18 +17,21 @@ public struct APIDependencies: Sendable {
     public let migrations: MigrationRunner
     public let endpoints: EndpointService
     public let runs: RunEngine
+    public let integrations: IntegrationService
     public let queue: JobQueue
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
     /// How long `POST /api/v1/endpoints/:slug/index` waits for the worker before answering.
     public var indexWaitTimeout: Duration = .seconds(30)
 
-    public init(database: any Database, endpoints: EndpointService, runs: RunEngine, metrics: PrometheusCollectorRegistry, logger: Logger) {
+    public init(database: any Database, endpoints: EndpointService, runs: RunEngine, integrations: IntegrationService,
+                metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.database = database
         self.tenancy = TenancyService(database: database)
         self.migrations = MigrationRunner(database: database, logger: logger)
         self.endpoints = endpoints
         self.runs = runs
+        self.integrations = integrations
         self.queue = endpoints.queue
         self.metrics = metrics
         self.logger = logger
@@ -54,6 +58,7 @@ public enum APIServer {
         JobsController(deps: deps).addRoutes(to: api)
         RunsController(deps: deps).addRoutes(to: api)
         SchedulesController(deps: deps).addRoutes(to: api)
+        IntegrationsController(deps: deps).addRoutes(to: api)
         RunsController(deps: deps).addV2Routes(to: router.group("api/v2").add(middleware: APIKeyAuthenticator(tenancy: deps.tenancy)))
 
         methods.routes.set(router.routes.map { (method: $0.method, path: "\($0.path)") })

@@ -61,6 +61,14 @@ enum OpenAPIDocument {
               "forceYield": {"type": "boolean"}, "childExecutionMode": {"type": "string", "enum": ["SEQUENTIAL", "PARALLEL"]}
             }
           },
+          "Integration": {
+            "type": "object", "required": ["id", "service", "authType", "createdAt", "updatedAt"],
+            "properties": {
+              "id": {"type": "string"}, "service": {"type": "string"}, "authType": {"type": "string", "enum": ["oauth2", "apiKey"]},
+              "scopes": {"type": "array", "items": {"type": "string"}}, "createdAt": {"type": "string", "format": "date-time"},
+              "updatedAt": {"type": "string", "format": "date-time"}
+            }
+          },
           "VersionedServerTask": {
             "description": "runTask's answer to SDK 2.3 (request header trigger-version: 2023-09-29; answer header trigger-version: 2023-09-29)",
             "type": "object", "required": ["task"],
@@ -420,6 +428,47 @@ enum OpenAPIDocument {
             "security": [{"apiKey": []}],
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
                           "401": {"$ref": "#/components/responses/Unauthorized"}}
+          }
+        },
+        "/api/v1/integrations": {
+          "get": {
+            "summary": "The environment's integrations: id, service, auth type, scopes; never their tokens",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                            "integrations": {"type": "array", "items": {"$ref": "#/components/schemas/Integration"}}}}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}}
+          },
+          "post": {
+            "summary": "Connect a HOSTED integration: its credentials are sealed with the server's key; again replaces them",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id", "service", "auth"], "properties": {
+              "id": {"type": "string"}, "service": {"type": "string"},
+              "auth": {"type": "object", "required": ["type", "accessToken"], "properties": {
+                "type": {"type": "string", "enum": ["oauth2", "apiKey"]}, "accessToken": {"type": "string"},
+                "scopes": {"type": "array", "items": {"type": "string"}}, "additionalFields": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Integration"}}}},
+                          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}}
+          }
+        },
+        "/api/v1/integrations/{id}": {
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "delete": {
+            "summary": "Remove the environment's credentials for an integration",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v1/{client}/auth/{id}": {
+          "parameters": [{"name": "client", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {
+            "summary": "The SDK's getAuth: the environment's credentials for an integration (404: none)",
+            "security": [{"apiKey": []}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "required": ["type", "accessToken"], "properties": {
+                            "type": {"type": "string"}, "accessToken": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
+                            "additionalFields": {"type": "object"}}}}}},
+                          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
           }
         },
         "/api/v2/runs/{runId}": {

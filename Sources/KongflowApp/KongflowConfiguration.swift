@@ -1,6 +1,7 @@
 import EndpointClient
 import Foundation
 import Logging
+import Secrets
 import Storage
 import StorageDrivers
 
@@ -18,7 +19,18 @@ public struct KongflowConfiguration: Sendable, Equatable {
     /// `KONGFLOW_EXECUTE_TIMEOUT`: seconds an EXECUTE_JOB may take (300).
     public var executeTimeout: Duration = .seconds(300)
 
-    public static let variables = ["KONGFLOW_DATABASE_URL", "KONGFLOW_DATABASE_POOL_SIZE", "KONGFLOW_REFUSE_PRIVATE_ADDRESSES", "KONGFLOW_EXECUTE_TIMEOUT"]
+    /// `KONGFLOW_ENCRYPTION_KEY`: the key that seals integration credentials (32 bytes, base64 or hex).
+    /// Every process sharing a database needs the same one; without it, the key file is used.
+    public var encryptionKey: String?
+    /// `KONGFLOW_ENCRYPTION_KEY_PREVIOUS`: earlier keys (comma-separated) that still open what they
+    /// sealed, while `kongflow secrets reencrypt` moves it to the current key.
+    public var previousEncryptionKeys: [String] = []
+    /// `KONGFLOW_ENCRYPTION_KEY_FILE`: where the key lives when `KONGFLOW_ENCRYPTION_KEY` is not set;
+    /// created (mode 0600) on first start.
+    public var encryptionKeyFile = ".kongflow/encryption.key"
+
+    public static let variables = ["KONGFLOW_DATABASE_URL", "KONGFLOW_DATABASE_POOL_SIZE", "KONGFLOW_REFUSE_PRIVATE_ADDRESSES", "KONGFLOW_EXECUTE_TIMEOUT",
+                                   "KONGFLOW_ENCRYPTION_KEY", "KONGFLOW_ENCRYPTION_KEY_PREVIOUS", "KONGFLOW_ENCRYPTION_KEY_FILE"]
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
@@ -44,6 +56,16 @@ public struct KongflowConfiguration: Sendable, Equatable {
             guard let seconds = Double(text), seconds > 0 else { throw Invalid(description: "KONGFLOW_EXECUTE_TIMEOUT must be a positive number of seconds, not '\(text)'") }
             executeTimeout = .milliseconds(Int64(seconds * 1000))
         }
+        if let key = environment["KONGFLOW_ENCRYPTION_KEY"], !key.isEmpty { encryptionKey = key }
+        if let keys = environment["KONGFLOW_ENCRYPTION_KEY_PREVIOUS"] {
+            previousEncryptionKeys = keys.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let file = environment["KONGFLOW_ENCRYPTION_KEY_FILE"], !file.isEmpty { encryptionKeyFile = file }
+    }
+
+    /// The key that seals secrets, from these settings (the key file is created when missing).
+    public func secretBox() throws -> SecretBox {
+        try SecretBox.load(key: encryptionKey, previous: previousEncryptionKeys, keyFile: encryptionKeyFile)
     }
 
     /// How Kongflow calls endpoints, from these settings.

@@ -3,11 +3,13 @@ import Endpoints
 import Foundation
 import HTTPAPI
 import Hummingbird
+import Integrations
 import Logging
 import Prometheus
 import Queue
 import Registration
 import Runs
+import Secrets
 import ServiceLifecycle
 import Storage
 
@@ -19,11 +21,14 @@ public struct KongflowRuntime: Sendable {
     public let client: EndpointClient
     public let endpoints: EndpointService
     public let runs: RunEngine
+    public let integrations: IntegrationService
     public let registry: TaskRegistry
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
 
-    public init(database: any Database, logger: Logger, clientConfiguration: EndpointClientConfiguration = .init(),
+    /// `secrets` seals integration credentials; `serve` and `worker` pass the configured key
+    /// (`KongflowConfiguration.secretBox()`), tests and benchmarks a process-long one.
+    public init(database: any Database, logger: Logger, secrets: SecretBox = .ephemeral(), clientConfiguration: EndpointClientConfiguration = .init(),
          endpointConfiguration: EndpointService.Configuration = .init(), runConfiguration: RunEngine.Configuration = .init(),
          now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
@@ -38,7 +43,9 @@ public struct KongflowRuntime: Sendable {
         let endpoints = EndpointService(database: database, queue: queue, client: client, configuration: endpointConfiguration,
                                         metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger, now: now)
         self.endpoints = endpoints
-        let runs = RunEngine(database: database, queue: queue, client: client, configuration: runConfiguration,
+        let integrations = IntegrationService(database: database, secrets: secrets, now: now)
+        self.integrations = integrations
+        let runs = RunEngine(database: database, queue: queue, client: client, integrations: integrations, configuration: runConfiguration,
                              metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger, now: now)
         self.runs = runs
         var registry = TaskRegistry()
@@ -57,7 +64,7 @@ public struct KongflowRuntime: Sendable {
     }
 
     public func apiDependencies() -> APIDependencies {
-        APIDependencies(database: database, endpoints: endpoints, runs: runs, metrics: metrics, logger: logger)
+        APIDependencies(database: database, endpoints: endpoints, runs: runs, integrations: integrations, metrics: metrics, logger: logger)
     }
 
     public func shutdown() async {

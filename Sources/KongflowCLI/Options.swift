@@ -4,6 +4,7 @@ import JSON
 import KongflowApp
 import Logging
 import NIOConcurrencyHelpers
+import Secrets
 import Storage
 import StorageDrivers
 
@@ -30,6 +31,13 @@ struct DatabaseOptions: ParsableArguments {
 
     func open(logger: Logger) async throws -> any Database {
         try await configuration().openDatabase(logger: logger)
+    }
+}
+
+extension KongflowConfiguration {
+    /// The secret key, or a command-line error that says what is wrong with it.
+    func openSecretBox() throws -> SecretBox {
+        do { return try secretBox() } catch let error as SecretError { throw ValidationError(error.description) }
     }
 }
 

@@ -24,7 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await withDatabase(database, logger: logger) { db in
             var configuration = try database.configuration()
             try calls.apply(to: &configuration)
-            let runtime = KongflowRuntime(database: db, logger: logger, clientConfiguration: configuration.clientConfiguration)
+            let runtime = KongflowRuntime(database: db, logger: logger, secrets: try configuration.openSecretBox(),
+                                          clientConfiguration: configuration.clientConfiguration)
             let deps = runtime.apiDependencies()
             if !noMigrate {
                 try await deps.migrations.up()

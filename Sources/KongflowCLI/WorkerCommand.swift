@@ -41,7 +41,8 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             var configuration = try database.configuration()
             try calls.apply(to: &configuration)
-            let runtime = KongflowRuntime(database: db, logger: logger, clientConfiguration: configuration.clientConfiguration)
+            let runtime = KongflowRuntime(database: db, logger: logger, secrets: try configuration.openSecretBox(),
+                                          clientConfiguration: configuration.clientConfiguration)
             try await runtime.run([runtime.makeWorker(configuration: workerConfiguration), runtime.makeScheduleKeeper()])
         }
     }

@@ -280,9 +280,15 @@ extension RegistrationService {
                              in tx: any Transaction) async throws -> [IntegrationResolution] {
         let slugs = Set(items.flatMap { $0.values.map(\.id) })
         guard !slugs.isEmpty else { return items.map { _ in .resolved([:]) } }
-        let existing: [String: UUID] = try await Self.keyed(tx.query("""
-            SELECT id, slug FROM integrations WHERE organization_id = \(owner.organizationId) AND slug IN (\(list: slugs.sorted()))
-            """), key: "slug")
+        let rows = try await tx.query("""
+            SELECT i.id, i.slug, c.id AS connection_id FROM integrations i
+            LEFT JOIN integration_connections c ON c.integration_id = i.id AND c.environment_id = \(owner.environmentId)
+            WHERE i.organization_id = \(owner.organizationId) AND i.slug IN (\(list: slugs.sorted()))
+            """)
+        let existing: [String: UUID] = try Self.keyed(rows, key: "slug")
+        // A HOSTED integration exists for this environment once it has credentials here
+        // (`POST /api/v1/integrations`); another environment's do not count.
+        let connected = Set(try rows.filter { try $0.decodeIfPresent("connection_id", as: UUID.self) != nil }.map { try $0.decode("slug", as: String.self) })
         // An item that cannot register creates nothing, and what it would have created cannot save
         // another item: drop failing items until none is left.
         var missing: [Int: String] = [:]
@@ -297,7 +303,7 @@ extension RegistrationService {
             var dropped = false
             for (position, configs) in items.enumerated() where missing[position] == nil {
                 if let (_, config) = configs.sorted(by: { $0.key < $1.key }).first(where: {
-                    $0.value.authSource == .hosted && existing[$0.value.id] == nil && creatable[$0.value.id] == nil
+                    $0.value.authSource == .hosted && !connected.contains($0.value.id)
                 }) {
                     missing[position] = config.id
                     dropped = true

@@ -20,7 +20,7 @@ public struct RegisteredJobs: Sendable {
             ORDER BY j.slug
             """)
         return try rows.map { row in
-            let trigger = try Self.json(row, "trigger") ?? .null
+            let trigger = try row.json("trigger") ?? .null
             return [
                 "id": .string(try row.decode("id", as: UUID.self).lowercasedString),
                 "slug": .string(try row.decode("slug")),
@@ -61,7 +61,7 @@ public struct RegisteredJobs: Sendable {
                 .map { row -> JSONValue in
                     ["id": .string(try row.decode("slug")), "name": .string(try row.decode("name")),
                      "icon": (try row.decodeIfPresent("icon", as: String.self)).map(JSONValue.string) ?? .null,
-                     "payload": try Self.json(row, "payload") ?? .null]
+                     "payload": try row.json("payload") ?? .null]
                 }
             versionJSON.append([
                 "version": .string(try row.decode("version")),
@@ -70,9 +70,9 @@ public struct RegisteredJobs: Sendable {
                 "queue": ["name": .string(try row.decode("queue_name")), "maxJobs": .number(Double(try row.decode("max_jobs", as: Int.self)))],
                 "startPosition": .string(try row.decode("start_position")),
                 "preprocessRuns": .bool(try row.decode("preprocess_runs")),
-                "trigger": try Self.json(row, "trigger") ?? .null,
-                "eventSpecification": try Self.json(row, "event_specification") ?? .null,
-                "properties": try Self.json(row, "properties") ?? .null,
+                "trigger": try row.json("trigger") ?? .null,
+                "eventSpecification": try row.json("event_specification") ?? .null,
+                "properties": try row.json("properties") ?? .null,
                 "integrations": .array(integrations),
                 "examples": .array(examples),
                 "createdAt": .string(Self.date(try row.decode("created_at"))),
@@ -90,20 +90,20 @@ public struct RegisteredJobs: Sendable {
         var schedule: JSONValue = .null
         if let row = dispatcherRow {
             dispatcher = [
-                "event": try Self.json(row, "event") ?? .null, "source": .string(try row.decode("source")),
-                "payloadFilter": try Self.json(row, "payload_filter") ?? .null, "contextFilter": try Self.json(row, "context_filter") ?? .null,
+                "event": try row.json("event") ?? .null, "source": .string(try row.decode("source")),
+                "payloadFilter": try row.json("payload_filter") ?? .null, "contextFilter": try row.json("context_filter") ?? .null,
                 "manual": .bool(try row.decode("manual")), "enabled": .bool(try row.decode("enabled")),
-                "dispatchable": try Self.json(row, "dispatchable") ?? .null,
+                "dispatchable": try row.json("dispatchable") ?? .null,
             ]
             if let source = try await database.queryFirst("""
                 SELECT schedule, next_run_at, last_event_timestamp, active, metadata FROM schedule_sources WHERE dispatcher_id = \(try row.decode("id", as: UUID.self))
                 """) {
                 schedule = [
-                    "schedule": try Self.json(source, "schedule") ?? .null,
+                    "schedule": try source.json("schedule") ?? .null,
                     "nextRunAt": (try source.decodeIfPresent("next_run_at", as: Date.self)).map { .string(Self.date($0)) } ?? .null,
                     "lastRunAt": (try source.decodeIfPresent("last_event_timestamp", as: Date.self)).map { .string(Self.date($0)) } ?? .null,
                     "active": .bool(try source.decode("active")),
-                    "metadata": try Self.json(source, "metadata") ?? .null,
+                    "metadata": try source.json("metadata") ?? .null,
                 ]
             }
         }
@@ -131,11 +131,6 @@ public struct RegisteredJobs: Sendable {
     static func text(_ value: JSONValue) -> String {
         if case .string(let s) = value { return s }
         return value.jsonString()
-    }
-
-    static func json(_ row: SQLRow, _ column: String) throws -> JSONValue? {
-        guard let text = try row.decodeIfPresent(column, as: SQLJSON.self) else { return nil }
-        return try JSONValue.parse(text.text)
     }
 
     static func date(_ date: Date) -> String {

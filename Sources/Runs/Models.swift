@@ -195,12 +195,6 @@ public enum RunServiceError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 extension SQLRow {
-    /// A JSON column, parsed; nil when NULL.
-    func json(_ column: String) throws -> JSONValue? {
-        guard let text = try decodeIfPresent(column, as: SQLJSON.self) else { return nil }
-        return try JSONValue.parse(text.text)
-    }
-
     func enumeration<T: RawRepresentable>(_ column: String) throws -> T where T.RawValue == String {
         let text: String = try decode(column)
         guard let value = T(rawValue: text) else { throw StorageError.decoding(column: column, expected: "\(T.self)", found: text) }

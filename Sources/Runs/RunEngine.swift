@@ -1,6 +1,7 @@
 import CoreMetrics
 import EndpointClient
 import Foundation
+import Integrations
 import JSON
 import Logging
 import Queue
@@ -27,18 +28,21 @@ public struct RunEngine: Sendable {
     public let database: any Database
     public let queue: JobQueue
     let client: EndpointClient
+    /// The credentials a run's HOSTED integrations get (EXECUTE_JOB's `connections`).
+    let integrations: IntegrationService
     public let configuration: Configuration
     let metrics: RunMetrics
     let logger: Logger
     let now: @Sendable () -> Date
     let ids = ULIDGenerator()
 
-    public init(database: any Database, queue: JobQueue, client: EndpointClient, configuration: Configuration = .init(),
+    public init(database: any Database, queue: JobQueue, client: EndpointClient, integrations: IntegrationService, configuration: Configuration = .init(),
                 metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
                 logger: Logger = Logger(label: "kongflow.runs"), now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.queue = queue
         self.client = client
+        self.integrations = integrations
         self.configuration = configuration
         self.metrics = RunMetrics(factory: metricsFactory)
         self.logger = logger

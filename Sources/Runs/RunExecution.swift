@@ -1,5 +1,6 @@
 import EndpointClient
 import Foundation
+import Integrations
 import JSON
 import NIOCore
 import Queue
@@ -11,6 +12,7 @@ extension RunEngine {
     /// What an execution needs besides the run: the event, the job, the environment and the endpoint.
     struct ExecutionContext: Sendable {
         let runId: UUID
+        let versionId: UUID
         let status: RunStatus
         let isTest: Bool
         let executionCount: Int
@@ -45,7 +47,7 @@ extension RunEngine {
     func executionContext(runId: UUID, in tx: any Transaction) async throws -> ExecutionContext? {
         let lock = tx.dialect == .postgres ? " FOR UPDATE OF r" : ""
         guard let row = try await tx.queryFirst("""
-            SELECT r.status AS run_status, r.is_test AS run_is_test, r.execution_count, r.execution_failures, r.queue_id, q.max_jobs,
+            SELECT r.version_id, r.status AS run_status, r.is_test AS run_is_test, r.execution_count, r.execution_failures, r.queue_id, q.max_jobs,
                    j.slug AS job_slug, v.version AS job_version, e.url AS endpoint_url, e.deleted_at AS endpoint_deleted_at,
                    env.api_key, env.slug AS environment_slug, env.type AS environment_type,
                    o.id AS organization_id, o.title AS organization_title, o.slug AS organization_slug,
@@ -65,7 +67,7 @@ extension RunEngine {
             """) else { return nil }
         let event = try EventRecord(row: row)
         return ExecutionContext(
-            runId: runId, status: try row.enumeration("run_status"), isTest: try row.decode("run_is_test"),
+            runId: runId, versionId: try row.decode("version_id"), status: try row.enumeration("run_status"), isTest: try row.decode("run_is_test"),
             executionCount: try row.decode("execution_count"), executionFailures: try row.decode("execution_failures"),
             queueId: try row.decode("queue_id"), concurrency: max(1, try row.decodeIfPresent("max_jobs") ?? configuration.defaultQueueConcurrency),
             event: event, jobSlug: try row.decode("job_slug"), version: try row.decode("job_version"), endpointURL: try row.decode("endpoint_url"),
@@ -129,7 +131,7 @@ extension RunEngine {
                 """) else { return nil }
             let number: Int = try row.decode("execution_count")
             if number == 1 { self.metrics.firstExecutionLag(now.timeIntervalSince(context.event.createdAt)) }
-            let body: RunJobBody
+            var body: RunJobBody
             switch context.runProtocol {
             case .unversioned:
                 let tasks = try await tx.query("""
@@ -144,6 +146,14 @@ extension RunEngine {
             case .lazyCachedTasks:
                 let cached = try await self.cachedTasks(runId: context.runId, after: nil, limit: Self.cachedTasksBodyLimit, in: tx)
                 body = Self.runJobBody(context, tasks: cached.tasks, startedAt: now, later: (cached.cursor, cached.noop))
+            }
+            do {
+                body.connections = try await self.integrations.connections(versionId: context.versionId, environmentId: context.environmentId, in: tx)
+                    .mapValues { try JSONValue(encoding: $0) }
+            } catch let error as IntegrationError {
+                try await self.finish(runId: context.runId, status: .failure, output: ["message": .string("The job's integration credentials cannot be read: \(error)")],
+                                      now: now, in: tx)
+                return nil
             }
             return (context, try JSONValue(encoding: body).jsonBytes(), number)
         }) else { return }

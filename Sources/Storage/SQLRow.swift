@@ -118,3 +118,11 @@ extension SQLJSON: SQLDecodable {
         try JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 }
+
+extension SQLRow {
+    /// A JSON column, parsed; nil when NULL.
+    public func json(_ column: String) throws -> JSONValue? {
+        guard let text = try decodeIfPresent(column, as: SQLJSON.self) else { return nil }
+        return try JSONValue.parse(text.text)
+    }
+}

@@ -355,7 +355,7 @@ public struct RunJobBody: Sendable, Equatable, Encodable {
     public let organization: Organization
     public var project: Project?
     public let source: Source?
-    public let connections: [String: JSONValue]
+    public var connections: [String: JSONValue]
     public let tasks: [CachedTask]
     public var cachedTaskCursor: String?
     public var noopTasksSet: String?

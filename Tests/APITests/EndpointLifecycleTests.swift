@@ -108,13 +108,11 @@ import TriggerProtocol
             #expect(cron["schedule"]?["schedule"] == ["type": "cron", "options": ["cron": "*/5 * * * *"]])
             #expect(cron["schedule"]?["nextRunAt"]?.stringValue?.hasSuffix(":00.000Z") == true)
 
-            // With the integration configured, a re-index registers everything, without duplicates.
-            let now = Date()
-            try await stack.database.query("INSERT INTO integration_definitions (id, name, created_at, updated_at) VALUES ('github', 'GitHub', \(now), \(now))")
-            try await stack.database.query("""
-                INSERT INTO integrations (id, slug, auth_source, connection_type, definition_id, organization_id, created_at, updated_at)
-                VALUES (\(UUID()), 'github', 'HOSTED', 'EXTERNAL', 'github', \(env.organization.id), \(now), \(now))
-                """)
+            // With the integration connected (as `kongflow integrations create github` does), a re-index
+            // registers everything, without duplicates.
+            let connected = try await client.call(.post, "/api/v1/integrations", key: env.apiKey,
+                                                  body: #"{"id":"github","service":"github","auth":{"type":"oauth2","accessToken":"gho_token"}}"#)
+            #expect(connected.status == .ok)
             let reindexed = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index", key: env.apiKey, body: #"{"reason":"integration added"}"#)
             #expect(reindexed.json["source"] == "API" && reindexed.json["reason"] == "integration added")
             let second = try await stack.settledIndex(try #require(reindexed.json["id"]?.stringValue.flatMap(UUID.init(uuidString:))), environment: env)

@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import JSON
 import Storage
+import Tenancy
+import TriggerProtocol
 import Testing
 import TestSupport
 
@@ -29,20 +31,17 @@ import TestSupport
         }
     }
 
-    static func addGitHub(_ stack: TestStack, organizationId: UUID) async throws {
-        let now = Date()
-        try await stack.database.query("INSERT INTO integration_definitions (id, name, created_at, updated_at) VALUES ('github', 'GitHub', \(now), \(now))")
-        try await stack.database.query("""
-            INSERT INTO integrations (id, slug, auth_source, connection_type, definition_id, organization_id, created_at, updated_at)
-            VALUES (\(UUID()), 'github', 'HOSTED', 'EXTERNAL', 'github', \(organizationId), \(now), \(now))
-            """)
+    /// Connects `github` in `environment`, as `POST /api/v1/integrations` does.
+    static func addGitHub(_ stack: TestStack, environment: AuthenticatedEnvironment) async throws {
+        try await stack.runtime.integrations.create(try CreateIntegrationBody.decode(
+            ["id": "github", "service": "github", "auth": ["type": "oauth2", "accessToken": "gho_token"]]), environment: environment)
     }
 
     @Test(arguments: Backend.available)
     func aTwoThreeAppRegistersEverythingItDeclares(_ backend: Backend) async throws {
         try await TestStack.run(backend) { stack, client in
             let env = try await stack.environment()
-            try await Self.addGitHub(stack, organizationId: env.organization.id)
+            try await Self.addGitHub(stack, environment: env)
             let server = try await Self.endpoint(apiKey: env.apiKey)
             defer { Task { await server.stop() } }
             let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
@@ -105,7 +104,7 @@ import TestSupport
     func webhooksAndHTTPEndpointsAreReportedAsNotSupported(_ backend: Backend) async throws {
         try await TestStack.run(backend) { stack, client in
             let env = try await stack.environment()
-            try await Self.addGitHub(stack, organizationId: env.organization.id)
+            try await Self.addGitHub(stack, environment: env)
             guard case .object(var index) = try JSONValue.parse(Data(contentsOf: Fixtures.directory23.appendingPathComponent("index-ok.json"))) else { return }
             index["webhooks"] = [["key": "stripe-events", "params": [:]]]
             index["httpEndpoints"] = [["id": "caldotcom", "title": "Cal.com"]]

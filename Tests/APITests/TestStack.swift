@@ -9,6 +9,7 @@ import KongflowApp
 import Logging
 import Queue
 import Runs
+import Secrets
 import Storage
 import Tenancy
 import Testing
@@ -21,6 +22,8 @@ struct TestStack: Sendable {
     let runtime: KongflowRuntime
     let deps: APIDependencies
     let tenancy: TenancyService
+    /// The key integration credentials are sealed with.
+    let secrets = SecretBox.ephemeral()
 
     var database: any Database { runtime.database }
     var queue: JobQueue { runtime.queue }
@@ -32,7 +35,7 @@ struct TestStack: Sendable {
          runConfiguration: RunEngine.Configuration = .init(), now: @escaping @Sendable () -> Date = Date.init) {
         var configuration = EndpointService.Configuration()
         configuration.hookDelay = hookDelay
-        runtime = KongflowRuntime(database: database, logger: TestDatabase.testLogger,
+        runtime = KongflowRuntime(database: database, logger: TestDatabase.testLogger, secrets: secrets,
                                   clientConfiguration: clientConfiguration, endpointConfiguration: configuration, runConfiguration: runConfiguration, now: now)
         var deps = runtime.apiDependencies()
         deps.indexWaitTimeout = .seconds(20)
@@ -134,12 +137,13 @@ actor SwitchableEndpoint {
 /// `eventTrigger` jobs, and EXECUTE_JOB answered by the test's closure.
 struct ScriptedEndpoint {
     /// An `eventTrigger` job as the SDK declares it (`queue` as 2.0's `{name, maxConcurrent}`).
-    static func job(_ id: String, event: String, filter: JSONValue = [:], queue: (String, Int)? = nil, version: String = "1.0.0") -> JSONValue {
+    static func job(_ id: String, event: String, filter: JSONValue = [:], queue: (String, Int)? = nil, version: String = "1.0.0",
+                    integrations: JSONValue = [:]) -> JSONValue {
         var job: JSONValue = [
             "id": .string(id), "name": .string(id), "version": .string(version),
             "event": ["name": .string(event), "title": "Event", "source": "trigger.dev", "icon": "custom-event"],
             "trigger": ["type": "static", "title": .string(event), "rule": ["event": .string(event), "source": "trigger.dev", "payload": filter]],
-            "integrations": [:], "startPosition": "latest", "enabled": true, "preprocessRuns": false,
+            "integrations": integrations, "startPosition": "latest", "enabled": true, "preprocessRuns": false,
         ]
         if let (name, limit) = queue, case .object(var object) = job {
             object["queue"] = ["name": .string(name), "maxConcurrent": .number(Double(limit))]
@@ -154,8 +158,8 @@ struct ScriptedEndpoint {
 
     /// Starts the endpoint, registers it as `my-endpoint` and waits until its jobs are registered.
     /// `sdkVersion` set: the endpoint reports it and the 2023-09-29 API version, as SDK 2.3 does.
-    static func start(_ stack: TestStack, _ client: any TestClientProtocol, environment: AuthenticatedEnvironment, jobs: [JSONValue],
-                      sdkVersion: String? = nil,
+    static func start(_ stack: TestStack, _ client: any TestClientProtocol, environment: AuthenticatedEnvironment, slug: String = "my-endpoint",
+                      jobs: [JSONValue], sdkVersion: String? = nil,
                       execute: @escaping @Sendable (JSONValue) async throws -> TestHTTPServer.Reply) async throws -> TestHTTPServer {
         let index = Self.index(jobs).jsonString()
         let key = environment.apiKey
@@ -169,7 +173,7 @@ struct ScriptedEndpoint {
             default: return .json(405, "{}")
             }
         }
-        let created = try await client.call(.post, "/api/v1/endpoints", key: key, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+        let created = try await client.call(.post, "/api/v1/endpoints", key: key, body: #"{"id":"\#(slug)","url":"\#(server.baseURL)/api/trigger"}"#)
         let indexId = try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)), "\(created.text)")
         #expect(try await stack.settledIndex(indexId, environment: environment).status == .success)
         return server

@@ -9,7 +9,11 @@ import TestSupport
     @Test(arguments: Backend.available)
     func quickStartRoundTrip(_ backend: Backend) async throws {
         let url = try await TestDatabase.freshURL(backend)
-        let server = try KongflowProcess.start(["serve", "--port", "0", "--database-url", url, "--poll-interval", "0.2"])
+        let keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kongflow-quickstart-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: keyDirectory) }
+        let keyFile = keyDirectory.appendingPathComponent("encryption.key").path
+        let server = try KongflowProcess.start(["serve", "--port", "0", "--database-url", url, "--poll-interval", "0.2"],
+                                               environment: ["KONGFLOW_ENCRYPTION_KEY_FILE": keyFile])
         let port = try await server.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)
         let key = try await server.waitFor(#"API key \(shown once.*\): (tr_dev_[A-Za-z0-9]{20})"#)
         let example = try KongflowProcess.start(["example-endpoint", "--port", "0", "--api-key", key, "--id", "my-endpoint",
@@ -59,6 +63,25 @@ import TestSupport
                 "\(schedules.stdout)\(schedules.stderr)")
         let nightly = try await KongflowProcess.run(["schedules", "show", "nightly-cleanup", "--json"], environment: env)
         #expect(nightly.stdout.contains(#""nextRunAt":""#) && nightly.stdout.contains("T03:00:00.000Z"), "\(nightly.stdout)")
+
+        // An integration: the token goes in on standard input and never comes back out.
+        let token = "gho_quickstart_\(UUID().uuidString.prefix(8))"
+        let noToken = try await KongflowProcess.run(["integrations", "create", "github"], environment: env)
+        #expect(noToken.status != 0 && noToken.stderr.contains("No token"), "\(noToken.stderr)")
+        let connected = try await KongflowProcess.run(["integrations", "create", "github", "--scopes", "repo"], environment: env, input: token + "\n")
+        #expect(connected.status == 0 && connected.stdout.contains("Integration github (github, oauth2) is connected"), "\(connected.stdout)\(connected.stderr)")
+        let integrations = try await KongflowProcess.run(["integrations", "list"], environment: env)
+        #expect(integrations.stdout.contains("github  github  oauth2") && integrations.stdout.contains("scopes: repo") && !integrations.stdout.contains(token))
+        let integrationsJSON = try await KongflowProcess.run(["integrations", "list", "--json"], environment: env)
+        #expect(integrationsJSON.status == 0 && !integrationsJSON.stdout.contains(token))
+        let keyAttributes = try FileManager.default.attributesOfItem(atPath: keyFile)
+        #expect((keyAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "serve created its key file, owner-only")
+        let reencrypted = try await KongflowProcess.run(["secrets", "reencrypt", "--database-url", url], environment: ["KONGFLOW_ENCRYPTION_KEY_FILE": keyFile])
+        #expect(reencrypted.status == 0 && reencrypted.stdout.contains("Re-sealed 0 secrets"), "\(reencrypted.stdout)\(reencrypted.stderr)")
+        let removed = try await KongflowProcess.run(["integrations", "delete", "github"], environment: env)
+        #expect(removed.status == 0)
+        let removedAgain = try await KongflowProcess.run(["integrations", "delete", "github"], environment: env)
+        #expect(removedAgain.status != 0 && removedAgain.stderr.contains("Integration github not found"))
 
         // Every id any command prints, as text or JSON, is lowercase.
         for arguments in [["endpoints", "list"], ["endpoints", "list", "--json"], ["endpoints", "show", "my-endpoint"], ["endpoints", "show", "my-endpoint", "--json"],

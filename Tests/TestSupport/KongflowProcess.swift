@@ -22,9 +22,17 @@ public struct KongflowProcess {
     }
 
     /// Runs to completion (bounded by `timeout`) and returns status and output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
+    /// `input` is written to its standard input (otherwise it reads an empty one).
+    public static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
+                           timeout: Duration = .seconds(60)) async throws -> Result {
         let (process, outData, errData) = makeProcess(arguments, environment: environment, binary: executable)
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
@@ -50,6 +58,7 @@ public struct KongflowProcess {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe(), err = Pipe()
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
         return (process, OutputCollector(out.fileHandleForReading), OutputCollector(err.fileHandleForReading))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Integrations
 import Logging
 import Storage
 import Tenancy
@@ -49,6 +50,13 @@ public enum ErrorMapping {
             case .runNotFound, .taskNotFound, .eventNotFound, .jobNotFound, .notFound: return APIError(.notFound, error.description)
             case .invalidInput: return APIError(.badRequest, error.description)
             case .tooLarge: return APIError(.contentTooLarge, error.description)
+            }
+        case let error as IntegrationError:
+            switch error {
+            case .notFound: return APIError(.notFound, error.description)
+            case .sealed:
+                logger.error("integration secret cannot be opened", metadata: ["error": "\(error)"])
+                return APIError(.internalServerError, "The integration's credentials cannot be read with this server's encryption key")
             }
         case let error as EndpointServiceError:
             switch error {

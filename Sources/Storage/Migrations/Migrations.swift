@@ -9,5 +9,6 @@ public enum Migrations {
         m0006Runs,
         m0007UnsupportedDeclarations,
         m0008LaterRunProtocol,
+        m0009IntegrationConnections,
     ]
 }
