@@ -92,12 +92,12 @@ let package = Package(
         ], swiftSettings: strict),
         // Registration: persists what an endpoint declares (jobs, versions, sources, triggers, schedules).
         .target(name: "Registration", dependencies: [
-            "Storage", "Queue", "Endpoints", "Tenancy", "TriggerProtocol",
+            "Storage", "Queue", "Endpoints", "Tenancy", "TriggerProtocol", "Secrets",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Running what is registered: events, dispatch, runs, EXECUTE_JOB, the task API's services.
         .target(name: "Runs", dependencies: [
-            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON", "Timing", "Registration", "Integrations",
+            "Storage", "Queue", "Tenancy", "EndpointClient", "TriggerProtocol", "JSON", "Timing", "Registration", "Integrations", "Secrets",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -127,6 +127,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strict),
         // The `kongflow` commands.
         .target(name: "KongflowCLI", dependencies: [
@@ -153,7 +154,7 @@ let package = Package(
 
         // Indexing at scale (BENCHMARKS.md).
         .executableTarget(name: "kongflow-index-bench", dependencies: [
-            "KongflowApp", "ExampleEndpoint", "Endpoints", "EndpointClient", "Registration", "Queue", "Storage", "StorageDrivers", "Tenancy", "TriggerProtocol",
+            "KongflowApp", "ExampleEndpoint", "Endpoints", "EndpointClient", "Registration", "Queue", "Storage", "StorageDrivers", "Tenancy", "TriggerProtocol", "Secrets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

@@ -9,6 +9,7 @@ import KongflowApp
 import Logging
 import Queue
 import Registration
+import Secrets
 import Storage
 import StorageDrivers
 import Tenancy
@@ -61,7 +62,7 @@ struct IndexBench: AsyncParsableCommand {
         let client = EndpointClient(configuration: clientConfiguration, logger: logger)
         let endpoints = EndpointService(database: db, queue: queue, client: client, logger: logger)
         var registry = TaskRegistry()
-        endpoints.registerTasks(in: &registry, registration: RegistrationService(database: db, logger: logger))
+        endpoints.registerTasks(in: &registry, registration: RegistrationService(database: db, logger: logger, secrets: .ephemeral()))
         var configuration = WorkerConfiguration()
         configuration.pollInterval = .milliseconds(50)
         let worker = Worker(queue: queue, registry: registry, configuration: configuration, logger: logger)

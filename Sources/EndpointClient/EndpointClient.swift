@@ -160,6 +160,15 @@ public final class EndpointClient: Sendable {
         return try await send(url: url, apiKey: apiKey, action: "EXECUTE_JOB", extraHeaders: [], body: body, versioned: false, timeout: timeout)
     }
 
+    /// DELIVER_HTTP_SOURCE_REQUEST (docs/spec/trigger-v2-runs.md §7.2): a webhook for one of the endpoint's sources, its
+    /// raw bytes as the body and what the SDK needs to check and parse it in `x-ts-*` headers.
+    public func deliverHttpSourceRequest(url: String, apiKey: String, headers: [(String, String)], body: [UInt8]) async throws -> (status: Int, body: ByteBuffer) {
+        let (status, answer, _) = try await send(url: url, apiKey: apiKey, action: "DELIVER_HTTP_SOURCE_REQUEST",
+                                                 extraHeaders: [("content-type", "application/octet-stream")] + headers, body: body,
+                                                 timeout: configuration.indexTimeout)
+        return (status, answer)
+    }
+
     /// Vercel (504 + `x-vercel-error: FUNCTION_INVOCATION_TIMEOUT`), CloudFront (504 + `x-amz-cf-id`),
     /// Deno Deploy (502 mentioning `TIME_LIMIT`) and Cloudflare Workers (503 "Worker exceeded resource limits").
     static func isPlatformTimeout(status: Int, headers: HTTPHeaders, body: ByteBuffer) -> Bool {
@@ -224,7 +233,7 @@ public final class EndpointClient: Sendable {
             request.headers.add(name: "x-trigger-action", value: action)
             if versioned { request.headers.add(name: "x-trigger-version", value: Self.triggerAPIVersion) }
             if let body {
-                request.headers.add(name: "content-type", value: "application/json")
+                if !extraHeaders.contains(where: { $0.0 == "content-type" }) { request.headers.add(name: "content-type", value: "application/json") }
                 request.body = .bytes(ByteBuffer(bytes: body))
             }
             request.headers.add(name: "user-agent", value: configuration.userAgent)

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import JSON
 import NIOCore
+import NIOHTTP1
 
 /// The SDK's `io` for the example jobs: each call is a task on the server, made idempotent by the
 /// SDK's key (`sha256(runId:parentId:key…)`), so a replayed execution skips what was done.
@@ -11,6 +12,8 @@ public struct IO: Sendable {
     let apiKey: String
     let runId: String
     let parentId: String?
+    /// The endpoint's id (the SDK's client id), for the routes named after it.
+    let clientId: String
 
     /// Thrown to end the execution at a task that must wait (`RESUME_WITH_TASK`).
     struct Resume: Error { let task: JSONValue }
@@ -44,7 +47,7 @@ public struct IO: Sendable {
         default: break
         }
         let id = task["id"]?.stringValue ?? ""
-        let child = IO(apiURL: apiURL, apiKey: apiKey, runId: runId, parentId: id)
+        let child = IO(apiURL: apiURL, apiKey: apiKey, runId: runId, parentId: id, clientId: clientId)
         do {
             let output = try await body(child)
             _ = try await call("/api/v1/runs/\(runId)/tasks/\(id)/complete", body: ["output": output])
@@ -74,9 +77,17 @@ public struct IO: Sendable {
     }
 
     /// A call as the SDK's `zodfetch` makes it: exactly 200 is success, a 4xx carries `{error}`.
-    func call(_ path: String, body: JSONValue, idempotencyKey: String? = nil) async throws -> JSONValue {
+    /// `io.updateSource`: the source's webhook is registered with these events (and secret).
+    public func updateSource(key: String, registeredEvents: [String], secret: String?) async throws -> JSONValue {
+        var body: [String: JSONValue] = ["registeredEvents": .array(registeredEvents.map(JSONValue.string))]
+        if let secret { body["secret"] = .string(secret) }
+        let escapedKey = key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? key
+        return try await call("/api/v1/\(clientId)/sources/\(escapedKey)", body: .object(body), method: .PUT)
+    }
+
+    func call(_ path: String, body: JSONValue, idempotencyKey: String? = nil, method: HTTPMethod = .POST) async throws -> JSONValue {
         var request = HTTPClientRequest(url: apiURL + path)
-        request.method = .POST
+        request.method = method
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "authorization", value: "Bearer \(apiKey)")
         if let idempotencyKey { request.headers.add(name: "idempotency-key", value: idempotencyKey) }

@@ -8,7 +8,7 @@ extension ExampleClient {
         guard let request = try? JSONValue.parse(body), let jobId = request["job"]?["id"]?.stringValue,
               let runId = request["run"]?["id"]?.stringValue else { return (400, #"{"message":"Invalid execution"}"#) }
         guard let job = Self.jobs[jobId] else { return (404, #"{"message":"Job not found"}"#) }
-        let io = IO(apiURL: apiURL, apiKey: apiKey, runId: runId, parentId: nil)
+        let io = IO(apiURL: apiURL, apiKey: apiKey, runId: runId, parentId: nil, clientId: id)
         let answer: JSONValue
         do {
             answer = ["status": "SUCCESS", "output": try await job(request["event"]?["payload"] ?? [:], io)]
@@ -50,5 +50,13 @@ extension ExampleClient {
         "hourly-report": { _, io in try await io.log("Hourly report"); return ["ok": true] },
         "nightly-cleanup": { _, io in try await io.log("Nightly cleanup"); return ["ok": true] },
         "remind-user": { _, io in try await io.log("Reminder"); return ["ok": true] },
+        // The webhook source's registration job, as the SDK generates it: register the webhook with the
+        // third party (nothing to call here), then tell the server which events it gets.
+        "github.repo-http-acmeweb-github": { payload, io in
+            let events = payload["events"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            _ = try await io.runTask("register-source", name: "Register source") { _ in ["registeredEvents": .array(events.map(JSONValue.string))] }
+            return try await io.updateSource(key: payload["source"]?["key"]?.stringValue ?? "", registeredEvents: events,
+                                             secret: payload["source"]?["secret"]?.stringValue)
+        },
     ]
 }

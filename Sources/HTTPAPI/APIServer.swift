@@ -51,6 +51,7 @@ public enum APIServer {
         HealthController(deps: deps).addRoutes(to: router)
         MetaController(deps: deps).addRoutes(to: router)
         EndpointsController(deps: deps).addHookRoutes(to: router)
+        SourcesController(deps: deps).addReceiverRoutes(to: router)
 
         let api = router.group("api/v1").add(middleware: APIKeyAuthenticator(tenancy: deps.tenancy))
         WhoAmIController().addRoutes(to: api)
@@ -59,6 +60,7 @@ public enum APIServer {
         RunsController(deps: deps).addRoutes(to: api)
         SchedulesController(deps: deps).addRoutes(to: api)
         IntegrationsController(deps: deps).addRoutes(to: api)
+        SourcesController(deps: deps).addRoutes(to: api)
         RunsController(deps: deps).addV2Routes(to: router.group("api/v2").add(middleware: APIKeyAuthenticator(tenancy: deps.tenancy)))
 
         methods.routes.set(router.routes.map { (method: $0.method, path: "\($0.path)") })

@@ -471,6 +471,43 @@ enum OpenAPIDocument {
                           "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}
           }
         },
+        "/api/v1/sources/http/{id}": {
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+          "get": {"summary": "A webhook for an HTTP source (no API key: the SDK checks its signature); body at most 1 MiB",
+            "responses": {"200": {"description": "the SDK's response to the webhook, relayed (status, body and headers)"},
+                          "202": {"description": "stored and queued: the endpoint did not answer in time and gets it when it can"},
+                          "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}}},
+          "post": {"summary": "A webhook for an HTTP source (no API key: the SDK checks its signature); body at most 1 MiB",
+            "responses": {"200": {"description": "the SDK's response to the webhook, relayed (status, body and headers)"},
+                          "202": {"description": "stored and queued: the endpoint did not answer in time and gets it when it can"},
+                          "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}}},
+          "put": {"summary": "A webhook for an HTTP source (no API key: the SDK checks its signature); body at most 1 MiB",
+            "responses": {"200": {"description": "the SDK's response to the webhook, relayed (status, body and headers)"},
+                          "202": {"description": "stored and queued: the endpoint did not answer in time and gets it when it can"},
+                          "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}}},
+          "patch": {"summary": "A webhook for an HTTP source (no API key: the SDK checks its signature); body at most 1 MiB",
+            "responses": {"200": {"description": "the SDK's response to the webhook, relayed (status, body and headers)"},
+                          "202": {"description": "stored and queued: the endpoint did not answer in time and gets it when it can"},
+                          "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}}},
+          "delete": {"summary": "A webhook for an HTTP source (no API key: the SDK checks its signature); body at most 1 MiB",
+            "responses": {"200": {"description": "the SDK's response to the webhook, relayed (status, body and headers)"},
+                          "202": {"description": "stored and queued: the endpoint did not answer in time and gets it when it can"},
+                          "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"}}}
+        },
+        "/api/v1/{client}/sources/{key}": {
+          "parameters": [{"name": "client", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "put": {
+            "summary": "io.updateSource: the source's webhook is registered; it becomes active with these events",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["registeredEvents"], "properties": {
+              "registeredEvents": {"type": "array", "items": {"type": "string"}}, "secret": {"type": "string"}, "data": {}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                            "id": {"type": "string"}, "key": {"type": "string"}}}}}},
+                          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+                          "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
         "/api/v2/runs/{runId}": {
           "parameters": [{"$ref": "#/components/parameters/runId"}],
           "get": {

@@ -35,7 +35,8 @@ public enum IntegrationError: Error, Sendable, Equatable, CustomStringConvertibl
 /// development never reaches production.
 public struct IntegrationService: Sendable {
     let database: any Database
-    let secrets: SecretBox
+    /// The server's key, shared with the other secrets it seals (webhook sources).
+    public let secrets: SecretBox
     let now: @Sendable () -> Date
 
     public init(database: any Database, secrets: SecretBox, now: @escaping @Sendable () -> Date = Date.init) {

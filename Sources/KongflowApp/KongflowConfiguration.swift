@@ -1,6 +1,7 @@
 import EndpointClient
 import Foundation
 import Logging
+import Runs
 import Secrets
 import Storage
 import StorageDrivers
@@ -28,9 +29,13 @@ public struct KongflowConfiguration: Sendable, Equatable {
     /// `KONGFLOW_ENCRYPTION_KEY_FILE`: where the key lives when `KONGFLOW_ENCRYPTION_KEY` is not set;
     /// created (mode 0600) on first start.
     public var encryptionKeyFile = ".kongflow/encryption.key"
+    /// `KONGFLOW_PUBLIC_URL`: where third parties reach this server; webhook sources register
+    /// `<public URL>/api/v1/sources/http/<id>` with them. `serve` defaults to its listen address.
+    public var publicURL: String?
 
     public static let variables = ["KONGFLOW_DATABASE_URL", "KONGFLOW_DATABASE_POOL_SIZE", "KONGFLOW_REFUSE_PRIVATE_ADDRESSES", "KONGFLOW_EXECUTE_TIMEOUT",
-                                   "KONGFLOW_ENCRYPTION_KEY", "KONGFLOW_ENCRYPTION_KEY_PREVIOUS", "KONGFLOW_ENCRYPTION_KEY_FILE"]
+                                   "KONGFLOW_ENCRYPTION_KEY", "KONGFLOW_ENCRYPTION_KEY_PREVIOUS", "KONGFLOW_ENCRYPTION_KEY_FILE",
+                                   "KONGFLOW_PUBLIC_URL"]
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
@@ -61,6 +66,21 @@ public struct KongflowConfiguration: Sendable, Equatable {
             previousEncryptionKeys = keys.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if let file = environment["KONGFLOW_ENCRYPTION_KEY_FILE"], !file.isEmpty { encryptionKeyFile = file }
+        if let url = environment["KONGFLOW_PUBLIC_URL"], !url.isEmpty { publicURL = try Self.checkedPublicURL(url) }
+    }
+
+    public static func checkedPublicURL(_ text: String) throws -> String {
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
+            throw Invalid(description: "The public URL must be an absolute http or https URL, not '\(text)'")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    /// How runs are executed, from these settings (`defaultPublicURL` when none is set).
+    public func runConfiguration(defaultPublicURL: String) -> RunEngine.Configuration {
+        var configuration = RunEngine.Configuration()
+        configuration.publicURL = publicURL ?? defaultPublicURL
+        return configuration
     }
 
     /// The key that seals secrets, from these settings (the key file is created when missing).

@@ -49,7 +49,7 @@ public struct KongflowRuntime: Sendable {
                              metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger, now: now)
         self.runs = runs
         var registry = TaskRegistry()
-        endpoints.registerTasks(in: &registry, registration: RegistrationService(database: database, logger: logger, now: now))
+        endpoints.registerTasks(in: &registry, registration: RegistrationService(database: database, logger: logger, secrets: secrets, now: now))
         runs.registerTasks(in: &registry)
         self.registry = registry
     }

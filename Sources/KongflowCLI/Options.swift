@@ -46,12 +46,17 @@ struct EndpointCallOptions: ParsableArguments {
     @Flag(help: "Refuse endpoints on loopback, private and link-local addresses (env: KONGFLOW_REFUSE_PRIVATE_ADDRESSES).")
     var refusePrivateAddresses = false
     @Option(help: "Seconds an EXECUTE_JOB may take (env: KONGFLOW_EXECUTE_TIMEOUT; default 300).") var executeTimeout: Double?
+    @Option(help: "Where third parties reach this server, for webhook sources (env: KONGFLOW_PUBLIC_URL; serve: its listen address).")
+    var publicURL: String?
 
     func apply(to configuration: inout KongflowConfiguration) throws {
         if refusePrivateAddresses { configuration.refusePrivateAddresses = true }
         if let executeTimeout {
             guard executeTimeout > 0 else { throw ValidationError("--execute-timeout must be positive") }
             configuration.executeTimeout = .milliseconds(Int64(executeTimeout * 1000))
+        }
+        if let publicURL {
+            do { configuration.publicURL = try KongflowConfiguration.checkedPublicURL(publicURL) } catch { throw ValidationError("--public-url: \(error)") }
         }
     }
 }

@@ -25,7 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
             var configuration = try database.configuration()
             try calls.apply(to: &configuration)
             let runtime = KongflowRuntime(database: db, logger: logger, secrets: try configuration.openSecretBox(),
-                                          clientConfiguration: configuration.clientConfiguration)
+                                          clientConfiguration: configuration.clientConfiguration,
+                                          runConfiguration: configuration.runConfiguration(defaultPublicURL: "http://\(host):\(port)"))
             let deps = runtime.apiDependencies()
             if !noMigrate {
                 try await deps.migrations.up()

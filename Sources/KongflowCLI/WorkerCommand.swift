@@ -42,7 +42,8 @@ struct WorkerCommand: AsyncParsableCommand {
             var configuration = try database.configuration()
             try calls.apply(to: &configuration)
             let runtime = KongflowRuntime(database: db, logger: logger, secrets: try configuration.openSecretBox(),
-                                          clientConfiguration: configuration.clientConfiguration)
+                                          clientConfiguration: configuration.clientConfiguration,
+                                          runConfiguration: configuration.runConfiguration(defaultPublicURL: "http://127.0.0.1:3030"))
             try await runtime.run([runtime.makeWorker(configuration: workerConfiguration), runtime.makeScheduleKeeper()])
         }
     }

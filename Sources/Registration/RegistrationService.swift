@@ -1,5 +1,6 @@
 import Endpoints
 import Foundation
+import Secrets
 import JSON
 import Logging
 import Queue
@@ -18,11 +19,14 @@ public struct RegistrationError: Error, Sendable, Equatable, CustomStringConvert
 public struct RegistrationService: RegistrationHandling {
     let database: any Database
     let logger: Logger
+    /// Seals the HTTP secrets of webhook sources.
+    let secrets: SecretBox
     let now: @Sendable () -> Date
 
-    public init(database: any Database, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: any Database, logger: Logger, secrets: SecretBox, now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.logger = logger
+        self.secrets = secrets
         self.now = now
     }
 

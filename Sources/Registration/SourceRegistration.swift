@@ -1,12 +1,16 @@
 import Foundation
 import JSON
+import Queue
+import Secrets
 import Storage
 import Tenancy
 import TriggerProtocol
 
 extension RegistrationService {
     /// RegisterSourceService (docs/spec/trigger-v2-endpoints.md §5.4), updating the params and channel trigger.dev forgot, and
-    /// removing events the source no longer has. Activation is run-time work, out of scope here.
+    /// removing events the source no longer has. The HTTP secret is sealed (`SecretBox`) before it is
+    /// stored. A source that is not active, lost events or has events not registered yet gets an
+    /// activation planned (`SourceTasks.activate`), in the same transaction.
     func upsertSource(_ source: SourceMetadata, owner: Owner, now: Date, in tx: any Transaction) async throws {
         guard case .resolved(let ids) = try await resolveIntegrations([["integration": source.integration]], owner: owner, now: now, in: tx)[0] else {
             throw RegistrationError("Integration not found")
@@ -35,11 +39,15 @@ extension RegistrationService {
             let secret = APIKeys.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
             try await tx.query("""
                 INSERT INTO secret_store (key, value, created_at, updated_at)
-                VALUES (\(secretKey), \(try Self.json(JSONValue.object(["secret": .string(secret)]))), \(now), \(now))
+                VALUES (\(secretKey), \(try Self.json(JSONValue.object(["sealed": .string(try secrets.seal(secret))]))), \(now), \(now))
                 ON CONFLICT (key) DO NOTHING
                 """)
         }
         let events = Array(Set(source.eventNames)).sorted()
+        let before = try await tx.query("SELECT name, registered FROM trigger_source_events WHERE source_id = \(sourceId)")
+        let orphaned = try before.map { try $0.decode("name", as: String.self) }.filter { !events.contains($0) }.sorted()
+        let registered = Set(try before.filter { try $0.decode("registered", as: Bool.self) }.map { try $0.decode("name", as: String.self) })
+        let active = try await tx.queryFirst("SELECT active FROM trigger_sources WHERE id = \(sourceId)")?.decode("active", as: Bool.self) ?? false
         if !events.isEmpty {
             try await tx.query("""
                 INSERT INTO trigger_source_events (id, name, source_id, registered, created_at, updated_at)
@@ -48,6 +56,9 @@ extension RegistrationService {
                 """)
         }
         try await tx.query("DELETE FROM trigger_source_events WHERE source_id = \(sourceId) AND \("name", notIn: events)")
+        if source.channel == .http, !active || !orphaned.isEmpty || !Set(events).isSubset(of: registered) {
+            try await SourceTasks.planActivation(sourceId: sourceId, orphanedEvents: orphaned, queue: JobQueue(database: database, now: self.now), in: tx)
+        }
     }
 
     /// RegisterDynamicTriggerService (docs/spec/trigger-v2-endpoints.md §5.5): the trigger links exactly the listed jobs that this

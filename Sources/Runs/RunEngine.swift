@@ -22,6 +22,12 @@ public struct RunEngine: Sendable {
         public var defaultQueueConcurrency = 100
         /// Largest event payload, task body and task output accepted, in bytes.
         public var maximumPayloadBytes = 3 * 1024 * 1024
+        /// Where third parties reach this server (`KONGFLOW_PUBLIC_URL`): webhook sources' channel URLs.
+        public var publicURL = "http://127.0.0.1:3030"
+        /// How long a webhook's sender waits for the SDK's response before it gets 202 (delivery goes on).
+        public var sourceResponseWait: Duration = .seconds(5)
+        /// Largest webhook body accepted, in bytes.
+        public var maximumWebhookBytes = 1024 * 1024
         public init() {}
     }
 
@@ -49,7 +55,8 @@ public struct RunEngine: Sendable {
         self.now = now
     }
 
-    /// Adds the `deliverEvent`, `performRunExecution` and `fireSchedule` handlers to `registry`.
+    /// Adds the `deliverEvent`, `performRunExecution`, `fireSchedule`, `activateSource` and
+    /// `deliverHttpSourceRequest` handlers to `registry`.
     public func registerTasks(in registry: inout TaskRegistry) {
         registry.register(RunTasks.deliverEvent, payload: DeliverEventPayload.self) { payload, context in
             try await self.deliverEvent(id: payload.id, context: context)
@@ -59,6 +66,12 @@ public struct RunEngine: Sendable {
         }
         registry.register(ScheduleTicks.task, payload: ScheduleTicks.Payload.self) { payload, context in
             try await self.fireSchedule(payload, context: context)
+        }
+        registry.register(SourceTasks.activate, payload: SourceTasks.ActivatePayload.self) { payload, context in
+            try await self.activateSource(payload, context: context)
+        }
+        registry.register(SourceTasks.deliver, payload: SourceTasks.DeliverPayload.self) { payload, context in
+            try await self.deliverWebhook(payload, context: context)
         }
     }
 }

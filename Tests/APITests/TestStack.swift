@@ -86,10 +86,11 @@ struct TestStack: Sendable {
         try await tenancy.createEnvironment(organization: organization, project: project, type: type)
     }
 
-    /// Waits for an index to be terminal and for its registrations to finish.
+    /// Waits for an index to be terminal and for its registrations to finish (a 1,001-job index on
+    /// PostgreSQL can take over 30 s while the whole suite runs on two cores).
     func settledIndex(_ id: UUID, environment: AuthenticatedEnvironment) async throws -> EndpointIndex {
         var index = try await endpoints.index(environment: environment, id: id)
-        #expect(try await eventually(timeout: .seconds(30)) {
+        #expect(try await eventually(timeout: .seconds(90)) {
             index = try await endpoints.index(environment: environment, id: id)
             guard index.status.isTerminal else { return false }
             guard index.status == .success else { return true }

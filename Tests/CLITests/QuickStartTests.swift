@@ -55,6 +55,10 @@ import TestSupport
         let shownRun = try await KongflowProcess.run(["runs", "show", runId], environment: env)
         #expect(shownRun.stdout.contains("COMPLETED  log: Hello u_42") && shownRun.stdout.contains("COMPLETED  wait"), "\(shownRun.stdout)")
         #expect(shownRun.stdout.contains(#"output: {"ok":true,"user":{"id":"u_42","plan":"pro"}}"#), "\(shownRun.stdout)")
+        // The example's webhook source registered itself through its generated job.
+        #expect(try await eventually {
+            try await KongflowProcess.run(["runs", "list", "--job", "github.repo-http-acmeweb-github"], environment: env).stdout.contains("SUCCESS")
+        })
         let runs = try await KongflowProcess.run(["runs", "list", "--job", "send-welcome-email"], environment: env)
         #expect(runs.stdout.contains("send-welcome-email #1  SUCCESS"), "\(runs.stdout)")
 

