@@ -160,6 +160,19 @@ public final class EndpointClient: Sendable {
         return try await send(url: url, apiKey: apiKey, action: "EXECUTE_JOB", extraHeaders: [], body: body, versioned: false, timeout: timeout)
     }
 
+    /// INITIALIZE_TRIGGER (docs/spec/trigger-v2-runs.md §7.4): the endpoint's dynamic trigger `id` says what registering it with
+    /// `params` needs (a `RegisterTriggerBody`). A non-2xx answer is an error with the SDK's message.
+    public func initializeTrigger(url: String, apiKey: String, id: String, params: JSONValue) async throws -> JSONValue {
+        let body = JSONValue.object(["id": .string(id), "params": params]).jsonBytes()
+        let (status, answer, _) = try await send(url: url, apiKey: apiKey, action: "INITIALIZE_TRIGGER", extraHeaders: [], body: body,
+                                                 timeout: configuration.indexTimeout)
+        guard (200..<300).contains(status) else {
+            let message = (try? JSONValue.parse(Data(answer.readableBytesView))).flatMap { try? ErrorWithStack.decode($0) }?.message
+            throw EndpointCallError(.status(status), message ?? "Endpoint responded with \(status) status code")
+        }
+        return try Self.parseJSON(answer)
+    }
+
     /// DELIVER_HTTP_SOURCE_REQUEST (docs/spec/trigger-v2-runs.md §7.2): a webhook for one of the endpoint's sources, its
     /// raw bytes as the body and what the SDK needs to check and parse it in `x-ts-*` headers.
     public func deliverHttpSourceRequest(url: String, apiKey: String, headers: [(String, String)], body: [UInt8]) async throws -> (status: Int, body: ByteBuffer) {

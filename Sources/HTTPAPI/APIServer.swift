@@ -18,6 +18,7 @@ public struct APIDependencies: Sendable {
     public let endpoints: EndpointService
     public let runs: RunEngine
     public let integrations: IntegrationService
+    public let registration: RegistrationService
     public let queue: JobQueue
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
@@ -25,13 +26,14 @@ public struct APIDependencies: Sendable {
     public var indexWaitTimeout: Duration = .seconds(30)
 
     public init(database: any Database, endpoints: EndpointService, runs: RunEngine, integrations: IntegrationService,
-                metrics: PrometheusCollectorRegistry, logger: Logger) {
+                registration: RegistrationService, metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.database = database
         self.tenancy = TenancyService(database: database)
         self.migrations = MigrationRunner(database: database, logger: logger)
         self.endpoints = endpoints
         self.runs = runs
         self.integrations = integrations
+        self.registration = registration
         self.queue = endpoints.queue
         self.metrics = metrics
         self.logger = logger

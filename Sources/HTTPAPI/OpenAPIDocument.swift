@@ -508,6 +508,33 @@ enum OpenAPIDocument {
                           "404": {"$ref": "#/components/responses/NotFound"}}
           }
         },
+        "/api/v1/{client}/triggers/{id}/registrations/{key}": {
+          "parameters": [{"name": "client", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "put": {
+            "summary": "io.registerTrigger: a registration of the endpoint's dynamic trigger, with its webhook source and dispatcher; answers RegisterSourceEvent",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["rule", "source"], "properties": {
+              "rule": {"type": "object"}, "source": {"type": "object"}, "accountId": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+                          "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
+        "/api/v1/{client}/triggers/{id}/registrations": {
+          "parameters": [{"name": "client", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "post": {
+            "summary": "InitializeTrigger: the endpoint (INITIALIZE_TRIGGER) says what registration `id` with `params` needs; it is registered and its job runs",
+            "security": [{"apiKey": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id"], "properties": {
+              "id": {"type": "string"}, "params": {}, "accountId": {"type": "string"}, "metadata": {}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+                          "404": {"$ref": "#/components/responses/NotFound"}}
+          }
+        },
         "/api/v2/runs/{runId}": {
           "parameters": [{"$ref": "#/components/parameters/runId"}],
           "get": {

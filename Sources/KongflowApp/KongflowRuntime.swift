@@ -22,6 +22,7 @@ public struct KongflowRuntime: Sendable {
     public let endpoints: EndpointService
     public let runs: RunEngine
     public let integrations: IntegrationService
+    public let registration: RegistrationService
     public let registry: TaskRegistry
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
@@ -49,7 +50,9 @@ public struct KongflowRuntime: Sendable {
                              metricsFactory: PrometheusMetricsFactory(registry: metrics), logger: logger, now: now)
         self.runs = runs
         var registry = TaskRegistry()
-        endpoints.registerTasks(in: &registry, registration: RegistrationService(database: database, logger: logger, secrets: secrets, now: now))
+        let registration = RegistrationService(database: database, logger: logger, secrets: secrets, now: now)
+        self.registration = registration
+        endpoints.registerTasks(in: &registry, registration: registration)
         runs.registerTasks(in: &registry)
         self.registry = registry
     }
@@ -64,7 +67,7 @@ public struct KongflowRuntime: Sendable {
     }
 
     public func apiDependencies() -> APIDependencies {
-        APIDependencies(database: database, endpoints: endpoints, runs: runs, integrations: integrations, metrics: metrics, logger: logger)
+        APIDependencies(database: database, endpoints: endpoints, runs: runs, integrations: integrations, registration: registration, metrics: metrics, logger: logger)
     }
 
     public func shutdown() async {

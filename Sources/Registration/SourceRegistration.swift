@@ -11,12 +11,17 @@ extension RegistrationService {
     /// removing events the source no longer has. The HTTP secret is sealed (`SecretBox`) before it is
     /// stored. A source that is not active, lost events or has events not registered yet gets an
     /// activation planned (`SourceTasks.activate`), in the same transaction.
-    func upsertSource(_ source: SourceMetadata, owner: Owner, now: Date, in tx: any Transaction) async throws {
+    /// A dynamic trigger's source (`dynamic`) is keyed `<trigger id>:<registration key>:<source key>` and
+    /// not activated here: the SDK's `registerTrigger` registers it in the same run.
+    @discardableResult
+    func upsertSource(_ source: SourceMetadata, owner: Owner, now: Date, dynamic: (triggerId: UUID, key: String)? = nil,
+                      in tx: any Transaction) async throws -> UUID {
         guard case .resolved(let ids) = try await resolveIntegrations([["integration": source.integration]], owner: owner, now: now, in: tx)[0] else {
             throw RegistrationError("Integration not found")
         }
-        let integrationId = ids["integration"]!
-        let secretKey = "\(owner.endpointId.lowercasedString):\(source.key)"
+        let integrationId = try require(ids, "integration", "integration id")
+        let sourceKey = dynamic.map { "\($0.triggerId.lowercasedString):\($0.key):\(source.key)" } ?? source.key
+        let secretKey = "\(owner.endpointId.lowercasedString):\(sourceKey)"
         let secretReferenceId: UUID = try await tx.queryFirst("""
             INSERT INTO secret_references (id, key, provider, created_at, updated_at)
             VALUES (\(UUID()), \(secretKey), 'DATABASE', \(now), \(now))
@@ -25,10 +30,10 @@ extension RegistrationService {
             """)!.decode("id")
         let sourceId: UUID = try await tx.queryFirst("""
             INSERT INTO trigger_sources (id, key, version, params, options, channel, secret_reference_id, organization_id, environment_id,
-                                         endpoint_id, project_id, integration_id, active, created_at, updated_at)
-            VALUES (\(UUID()), \(source.key), \(source.version), \(try source.params.map { try Self.json($0) }), \(try source.options.map { try Self.json($0) }),
+                                         endpoint_id, project_id, integration_id, dynamic_trigger_id, active, created_at, updated_at)
+            VALUES (\(UUID()), \(sourceKey), \(source.version), \(try source.params.map { try Self.json($0) }), \(try source.options.map { try Self.json($0) }),
                     \(source.channel.rawValue), \(secretReferenceId), \(owner.organizationId), \(owner.environmentId), \(owner.endpointId),
-                    \(owner.projectId), \(integrationId), \(false), \(now), \(now))
+                    \(owner.projectId), \(integrationId), \(dynamic?.triggerId), \(false), \(now), \(now))
             ON CONFLICT (key, environment_id) DO UPDATE
             SET version = excluded.version, params = excluded.params, options = excluded.options, channel = excluded.channel,
                 endpoint_id = excluded.endpoint_id, integration_id = excluded.integration_id, updated_at = excluded.updated_at
@@ -56,9 +61,10 @@ extension RegistrationService {
                 """)
         }
         try await tx.query("DELETE FROM trigger_source_events WHERE source_id = \(sourceId) AND \("name", notIn: events)")
-        if source.channel == .http, !active || !orphaned.isEmpty || !Set(events).isSubset(of: registered) {
+        if dynamic == nil, source.channel == .http, !active || !orphaned.isEmpty || !Set(events).isSubset(of: registered) {
             try await SourceTasks.planActivation(sourceId: sourceId, orphanedEvents: orphaned, queue: JobQueue(database: database, now: self.now), in: tx)
         }
+        return sourceId
     }
 
     /// RegisterDynamicTriggerService (docs/spec/trigger-v2-endpoints.md §5.5): the trigger links exactly the listed jobs that this

@@ -71,9 +71,9 @@ extension RunEngine {
         for row in dispatchers {
             guard Self.names(try row.json("event")).contains(event.name),
                   Self.matches(event, payloadFilter: try row.json("payload_filter"), contextFilter: try row.json("context_filter")),
-                  let dispatchable = try row.json("dispatchable"), dispatchable["type"]?.stringValue == "JOB_VERSION",
-                  let versionId = dispatchable["id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
-            versions.append(versionId)
+                  let dispatchable = try row.json("dispatchable") else { continue }
+            // A job version, or a dynamic trigger's jobs at `latest` (a registration's dispatcher).
+            versions += try await dispatchedVersions(dispatchable, environmentId: event.environmentId, in: tx) ?? []
         }
         return (event, try await self.createRuns(versionIds: versions, event: event, now: now, in: tx).count)
     }

@@ -30,7 +30,7 @@ extension RunEngine {
             guard let next = try row.decodeIfPresent("next_run_at", as: Date.self), abs(next.timeIntervalSince(payload.ts)) < 0.001 else { return "stale" }
             let schedule = try ScheduleMetadata.decode(try row.json("schedule") ?? .null)
             let dispatchable = try row.json("dispatchable") ?? .null
-            guard let versions = try await self.scheduledVersions(dispatchable, environmentId: try row.decode("environment_id"), in: tx) else {
+            guard let versions = try await self.dispatchedVersions(dispatchable, environmentId: try row.decode("environment_id"), in: tx) else {
                 try await tx.query("UPDATE schedule_sources SET active = \(false), updated_at = \(now) WHERE id = \(payload.id)")
                 return "endpoint deleted"
             }
@@ -60,9 +60,9 @@ extension RunEngine {
         context.logger.debug("schedule tick", metadata: ["schedule": "\(payload.id.lowercasedString)", "outcome": "\(outcome)"])
     }
 
-    /// The job versions a schedule's dispatcher runs: its job's version, or each job of a dynamic
-    /// schedule at its `latest` version. Nil when the endpoint behind it was deleted.
-    func scheduledVersions(_ dispatchable: JSONValue, environmentId: UUID, in tx: any Transaction) async throws -> [UUID]? {
+    /// The job versions a dispatcher runs: its job's version, or each job of a dynamic schedule or
+    /// trigger at its `latest` version. Nil when the endpoint behind it was deleted.
+    func dispatchedVersions(_ dispatchable: JSONValue, environmentId: UUID, in tx: any Transaction) async throws -> [UUID]? {
         guard let id = dispatchable["id"]?.stringValue.flatMap(UUID.init(uuidString:)) else { return [] }
         switch dispatchable["type"]?.stringValue {
         case "JOB_VERSION":

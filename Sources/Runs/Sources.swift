@@ -187,3 +187,37 @@ extension RunEngine {
         context.logger.debug("webhook delivered", metadata: ["request_id": "\(payload.id.lowercasedString)", "events": "\(response.events.count)"])
     }
 }
+
+extension RunEngine {
+    // MARK: POST /api/v1/:client/triggers/:id/registrations (§7.4)
+
+    /// InitializeTrigger: asks the endpoint what registering its dynamic trigger with `params` takes
+    /// (INITIALIZE_TRIGGER), registers that, and sends `dev.trigger.source.register` with the trigger's
+    /// id, which runs the SDK's `register-dynamic-trigger-<id>` job to create the webhook.
+    public func initializeTrigger(environment: AuthenticatedEnvironment, client: String, triggerSlug: String, body: InitializeTriggerBody,
+                                  registration: RegistrationService) async throws -> RegisterSourceEvent {
+        guard let endpoint = try await database.queryFirst("""
+            SELECT url FROM endpoints WHERE environment_id = \(environment.id) AND slug = \(client) AND deleted_at IS NULL
+            """) else { throw DynamicTriggerError.notFound("Endpoint \(client) not found") }
+        let answer: JSONValue
+        do {
+            answer = try await self.client.initializeTrigger(url: try endpoint.decode("url"), apiKey: environment.apiKey, id: triggerSlug, params: body.params)
+        } catch let error as EndpointCallError {
+            throw DynamicTriggerError.invalid("The endpoint could not initialize trigger \(triggerSlug): \(error.message)")
+        }
+        let registerBody: RegisterTriggerBody
+        do { registerBody = try RegisterTriggerBody.decode(answer) } catch {
+            throw DynamicTriggerError.invalid("The endpoint's answer to INITIALIZE_TRIGGER is not a RegisterTriggerBody: \(answer.jsonString().prefix(300))")
+        }
+        let event = try await registration.registerTrigger(environment: environment, client: client, triggerSlug: triggerSlug, key: body.id,
+                                                           body: registerBody, metadata: body.metadata, publicURL: configuration.publicURL)
+        var payload = try JSONValue(encoding: event)
+        if case .object(var object) = payload {
+            object["dynamicTriggerId"] = .string(triggerSlug)
+            payload = .object(object)
+        }
+        _ = try await ingest(SendEventBody(id: "\(event.id):\(ids.next(now: now()))", name: "dev.trigger.source.register", source: "trigger.dev",
+                                           payload: payload), environment: environment)
+        return event
+    }
+}

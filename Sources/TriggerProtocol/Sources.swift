@@ -84,3 +84,41 @@ public struct RegisterSourceEvent: Sendable, Equatable, Encodable {
         self.dynamicTriggerId = dynamicTriggerId
     }
 }
+
+/// `PUT /api/v1/:client/triggers/:id/registrations/:key` (`io.registerTrigger`) and the endpoint's
+/// answer to INITIALIZE_TRIGGER: `RegisterTriggerBody {rule, source, accountId?}`.
+public struct RegisterTriggerBody: Sendable, Equatable, WireDecodable {
+    public let rule: EventRule
+    public let source: SourceMetadata
+    public let accountId: String?
+
+    public static func decode(_ value: JSONValue) throws -> RegisterTriggerBody {
+        try runValidation { v in
+            guard let o = v.object(value, .root) else { return nil }
+            let rule = EventRule.validate(o["rule"], JSONPath.root.key("rule"), v)
+            let source = SourceMetadata.validate(o["source"], JSONPath.root.key("source"), v)
+            let accountId = v.optional(o["accountId"]) { v.string($0, JSONPath.root.key("accountId")) }
+            guard let rule, let source, accountId.ok else { return nil }
+            return RegisterTriggerBody(rule: rule, source: source, accountId: accountId.value)
+        }
+    }
+}
+
+/// `POST /api/v1/:client/triggers/:id/registrations` (InitializeTrigger): `{id: <registration key>,
+/// params, accountId?, metadata?}`.
+public struct InitializeTriggerBody: Sendable, Equatable, WireDecodable {
+    public let id: String
+    public let params: JSONValue
+    public let accountId: String?
+    public let metadata: JSONValue?
+
+    public static func decode(_ value: JSONValue) throws -> InitializeTriggerBody {
+        try runValidation { v in
+            guard let o = v.object(value, .root), let id = v.string(o["id"], JSONPath.root.key("id")) else { return nil }
+            let accountId = v.optional(o["accountId"]) { v.string($0, JSONPath.root.key("accountId")) }
+            guard accountId.ok else { return nil }
+            if id.isEmpty { v.fail(JSONPath.root.key("id"), "String must contain at least 1 character(s)"); return nil }
+            return InitializeTriggerBody(id: id, params: o["params"] ?? [:], accountId: accountId.value, metadata: o["metadata"])
+        }
+    }
+}

@@ -183,4 +183,105 @@ import TestSupport
             #expect(try await client.call(.put, "/api/v1/my-endpoint/sources/\(Self.key)", key: other.apiKey, body: #"{"registeredEvents":[]}"#).status == .notFound)
         }
     }
+
+    /// Dynamic triggers: a registration made by the job (`io.registerTrigger`, PUT) and one started by the
+    /// server (InitializeTrigger: the endpoint answers INITIALIZE_TRIGGER, then its register job runs);
+    /// each gets its own webhook source, and its webhooks run the trigger's job for matching events only.
+    @Test(arguments: Backend.available)
+    func dynamicTriggerRegistrationsRunTheTriggersJobs(_ backend: Backend) async throws {
+        try await TestStack.run(backend) { stack, client in
+            let env = try await stack.environment()
+            let apiURL = "http://127.0.0.1:\(client.port!)"
+            let recorded = NIOLockedValueBox<[String: [JSONValue]]>([:])
+            let key = env.apiKey
+            @Sendable func registerBody(_ params: JSONValue) -> JSONValue {
+                let owner = params["owner"]?.stringValue ?? "", repo = params["repo"]?.stringValue ?? ""
+                return ["rule": ["event": "issues", "source": "github.com", "payload": ["action": ["opened"], "repository": ["full_name": .array([.string("\(owner)/\(repo)")])]]],
+                        "source": ["key": .string("github.repo-\(owner)-\(repo)"), "channel": "HTTP", "params": params, "events": ["issues"],
+                                   "integration": ["id": "github", "metadata": ["id": "github", "name": "GitHub"], "authSource": "HOSTED"]]]
+            }
+            let server = try await TestHTTPServer.start { request in
+                switch request.headers["x-trigger-action"] {
+                case "EXECUTE_JOB":
+                    let body = try JSONValue.parse(request.body)
+                    let job = body["job"]?["id"]?.stringValue ?? ""
+                    recorded.withLockedValue { $0[job, default: []].append(body["event"]?["payload"] ?? .null) }
+                    if job == "register-dynamic-trigger-github-issue-opened" {
+                        let payload = body["event"]?["payload"] ?? .null
+                        var update = HTTPClientRequest(url: "\(apiURL)/api/v1/my-endpoint/sources/\(payload["source"]?["key"]?.stringValue ?? "")")
+                        update.method = .PUT
+                        update.headers.add(name: "authorization", value: "Bearer \(key)")
+                        update.body = .bytes(ByteBuffer(bytes: JSONValue.object(["registeredEvents": payload["events"] ?? []]).jsonBytes()))
+                        let response = try await HTTPClient.shared.execute(update, timeout: .seconds(10))
+                        _ = try await response.body.collect(upTo: 1 << 20)
+                        if response.status != .ok { return .json(200, #"{"status":"ERROR","error":{"message":"updateSource failed"}}"#) }
+                    }
+                    return .json(200, #"{"status":"SUCCESS"}"#)
+                case "INITIALIZE_TRIGGER":
+                    let body = try JSONValue.parse(request.body)
+                    guard body["id"] == "github-issue-opened" else { return .json(404, #"{"message":"Dynamic trigger not found"}"#) }
+                    return .json(200, registerBody(body["params"] ?? [:]).jsonString())
+                case "DELIVER_HTTP_SOURCE_REQUEST":
+                    guard request.headers["x-ts-dynamic-id"] == "github-issue-opened", let secret = request.headers["x-ts-secret"],
+                          let original = request.headers["x-ts-http-headers"].flatMap({ try? JSONValue.parse($0) }),
+                          original["x-hub-signature-256"]?.stringValue == WebhookSourceTests.signature(request.body, secret: secret) else {
+                        return .json(200, #"{"events":[],"response":{"status":401,"body":{"error":"Invalid signature"}}}"#)
+                    }
+                    let events: JSONValue = [["id": original["x-github-delivery"] ?? .null, "name": "issues", "source": "github.com",
+                                              "payload": (try? JSONValue.parse(request.body)) ?? .null]]
+                    return .json(200, JSONValue.object(["events": events, "response": ["status": 200, "body": ["ok": true]]]).jsonString())
+                default:
+                    return RealSDKReplay.reply(to: request, apiKey: key)
+                }
+            }
+            defer { Task { await server.stop() } }
+            #expect(try await client.call(.post, "/api/v1/integrations", key: key,
+                                          body: #"{"id":"github","service":"github","auth":{"type":"oauth2","accessToken":"gho_x"}}"#).status == .ok)
+            let created = try await client.call(.post, "/api/v1/endpoints", key: key, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+            let indexId = try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
+            #expect(try await stack.settledIndex(indexId, environment: env).status == .success)
+
+            // io.registerTrigger("acme-web", …): the registration and its source.
+            let path = "/api/v1/my-endpoint/triggers/github-issue-opened/registrations"
+            let registered = try await client.call(.put, "\(path)/acme-web", key: key, body: registerBody(["owner": "acme", "repo": "web"]).jsonString())
+            #expect(registered.status == .ok, "\(registered.text)")
+            let sourceKey = try #require(registered.json["source"]?["key"]?.stringValue)
+            #expect(sourceKey.hasSuffix(":acme-web:github.repo-acme-web") && registered.json["source"]?["clientId"] == "github")
+            #expect(registered.json["source"]?["secret"]?.stringValue?.count == 64 && registered.json["events"] == ["issues"])
+            let again = try await client.call(.put, "\(path)/acme-web", key: key, body: registerBody(["owner": "acme", "repo": "web"]).jsonString())
+            #expect(again.json["id"] == registered.json["id"] && again.json["source"]?["secret"] == registered.json["source"]?["secret"], "registering again updates it")
+            #expect(try await client.call(.put, "/api/v1/my-endpoint/triggers/nope/registrations/x", key: key,
+                                          body: registerBody(["owner": "a", "repo": "b"]).jsonString()).status == .notFound)
+            #expect(try await client.call(.put, "/api/v1/other/triggers/github-issue-opened/registrations/x", key: key,
+                                          body: registerBody(["owner": "a", "repo": "b"]).jsonString()).status == .notFound)
+            #expect(try await client.call(.put, "\(path)/bad", key: key, body: #"{"rule":{}}"#).status == .badRequest)
+            // The SDK registers the webhook, then updateSource.
+            #expect(try await client.call(.put, "/api/v1/my-endpoint/sources/\(sourceKey)", key: key, body: #"{"registeredEvents":["issues"]}"#).status == .ok)
+
+            let receiver = try #require(registered.json["source"]?["channel"]?["url"]?.stringValue?.split(separator: "/api/").last.map { "\(apiURL)/api/\($0)" })
+            let secret = try #require(registered.json["source"]?["secret"]?.stringValue)
+            func webhook(_ url: String, repo: String, delivery: String, secret: String) async throws -> Int {
+                let body = Data(#"{"action":"opened","repository":{"full_name":"\#(repo)"}}"#.utf8)
+                return try await Self.post(url, body: body, headers: ["x-github-delivery": delivery, "x-hub-signature-256": Self.signature(body, secret: secret)]).status
+            }
+            #expect(try await webhook(receiver, repo: "acme/web", delivery: "w-1", secret: secret) == 200)
+            #expect(try await webhook(receiver, repo: "acme/other", delivery: "w-2", secret: secret) == 200)
+            #expect(try await eventually(timeout: .seconds(30)) { recorded.withLockedValue { $0["user-on-issue-opened"]?.count } == 1 })
+            #expect(recorded.withLockedValue { $0["user-on-issue-opened"]?.first?["repository"]?["full_name"] } == "acme/web", "the rule's filter applies")
+
+            // InitializeTrigger: the endpoint says what to register, and its register job runs.
+            let initialized = try await client.call(.post, path, key: key, body: #"{"id":"acme-api","params":{"owner":"acme","repo":"api"}}"#)
+            #expect(initialized.status == .ok, "\(initialized.text)")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await stack.count("trigger_sources", "key LIKE '%:acme-api:%' AND active = \(backend == .postgres ? "true" : "1")") == 1
+            })
+            let registration = try #require(recorded.withLockedValue { $0["register-dynamic-trigger-github-issue-opened"]?.first })
+            #expect(registration["dynamicTriggerId"] == "github-issue-opened" && registration["source"]?["key"]?.stringValue?.contains(":acme-api:") == true)
+            let apiReceiver = try #require(initialized.json["source"]?["channel"]?["url"]?.stringValue?.split(separator: "/api/").last.map { "\(apiURL)/api/\($0)" })
+            #expect(try await webhook(apiReceiver, repo: "acme/api", delivery: "w-3", secret: try #require(initialized.json["source"]?["secret"]?.stringValue)) == 200)
+            #expect(try await eventually(timeout: .seconds(30)) { recorded.withLockedValue { $0["user-on-issue-opened"]?.count } == 2 })
+            let refused = try await client.call(.post, "/api/v1/my-endpoint/triggers/nope/registrations", key: key, body: #"{"id":"x","params":{}}"#)
+            #expect(refused.status == .badRequest && refused.json["error"]?.stringValue?.contains("Dynamic trigger not found") == true, "\(refused.text)")
+        }
+    }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import JSON
 import NIOCore
+import Registration
 import Runs
 import TriggerProtocol
 
@@ -19,6 +20,21 @@ struct SourcesController {
             let updated = try await engine.updateSource(environment: try context.requireEnvironment(), client: try context.parameters.require("client"),
                                                         key: key.removingPercentEncoding ?? key, body: body)
             return ["id": .string(updated.id.lowercasedString), "key": .string(updated.key)] as JSONValue
+        }
+        // io.registerTrigger: a registration of a dynamic trigger, with its webhook source.
+        let registration = deps.registration
+        group.put(":client/triggers/:id/registrations/:key") { request, context in
+            let body = try await request.decode(RegisterTriggerBody.self, context: context, message: "Invalid request body", limit: 1024 * 1024)
+            let key = try context.parameters.require("key")
+            return try await registration.registerTrigger(environment: try context.requireEnvironment(), client: try context.parameters.require("client"),
+                                                          triggerSlug: try context.parameters.require("id"), key: key.removingPercentEncoding ?? key,
+                                                          body: body, publicURL: engine.configuration.publicURL)
+        }
+        // The server starts a registration: the endpoint says what it needs (INITIALIZE_TRIGGER).
+        group.post(":client/triggers/:id/registrations") { request, context in
+            let body = try await request.decode(InitializeTriggerBody.self, context: context, message: "Invalid request body", limit: 1024 * 1024)
+            return try await engine.initializeTrigger(environment: try context.requireEnvironment(), client: try context.parameters.require("client"),
+                                                      triggerSlug: try context.parameters.require("id"), body: body, registration: registration)
         }
     }
 
@@ -67,3 +83,5 @@ struct SourcesController {
         }
     }
 }
+
+extension RegisterSourceEvent: ResponseEncodable {}

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Integrations
+import Registration
 import Logging
 import Storage
 import Tenancy
@@ -50,6 +51,11 @@ public enum ErrorMapping {
             case .runNotFound, .taskNotFound, .eventNotFound, .jobNotFound, .notFound: return APIError(.notFound, error.description)
             case .invalidInput: return APIError(.badRequest, error.description)
             case .tooLarge: return APIError(.contentTooLarge, error.description)
+            }
+        case let error as DynamicTriggerError:
+            switch error {
+            case .notFound: return APIError(.notFound, error.description)
+            case .invalid: return APIError(.badRequest, error.description)
             }
         case let error as IntegrationError:
             switch error {

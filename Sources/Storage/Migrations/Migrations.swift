@@ -11,5 +11,6 @@ public enum Migrations {
         m0008LaterRunProtocol,
         m0009IntegrationConnections,
         m0010HttpSourceRequests,
+        m0011DynamicTriggerRegistrations,
     ]
 }
