@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
@@ -114,7 +115,15 @@ let package = Package(
         ], swiftSettings: strict),
         // The application: the long-lived parts wired together once (queue, endpoint client, services,
         // task handlers, metrics) and the HTTP server over them. The CLI, tests and benchmarks share it.
+        // The web dashboard: server-rendered pages over the services, signed-cookie sessions.
+        .target(name: "Dashboard", dependencies: [
+            "HTTPAPI", "Endpoints", "Registration", "Runs", "Secrets", "Tenancy", "JSON",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .target(name: "KongflowApp", dependencies: [
+            "Dashboard",
             "Storage", "StorageDrivers", "Queue", "Endpoints", "Registration", "Runs", "EndpointClient", "HTTPAPI", "Integrations", "Secrets",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -172,9 +181,11 @@ let package = Package(
         ], path: "Benchmarks/RunBench", swiftSettings: strict),
 
         .target(name: "TestSupport", dependencies: [
-            "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage",
+            "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: [

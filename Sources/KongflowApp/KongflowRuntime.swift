@@ -1,3 +1,4 @@
+import Dashboard
 import EndpointClient
 import Endpoints
 import Foundation
@@ -25,6 +26,7 @@ public struct KongflowRuntime: Sendable {
     public let registration: RegistrationService
     public let registry: TaskRegistry
     public let metrics: PrometheusCollectorRegistry
+    let secrets: SecretBox
     public let logger: Logger
 
     /// `secrets` seals integration credentials; `serve` and `worker` pass the configured key
@@ -34,6 +36,7 @@ public struct KongflowRuntime: Sendable {
          now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.logger = logger
+        self.secrets = secrets
         let metrics = PrometheusCollectorRegistry()
         self.metrics = metrics
         // One clock for every part (tests move it by hand to run schedules without waiting).
@@ -74,11 +77,18 @@ public struct KongflowRuntime: Sendable {
         await client.shutdown()
     }
 
+    /// Every route: the API and, at `/`, the dashboard.
+    public func makeRouter(_ deps: APIDependencies) -> Router<APIRequestContext> {
+        let router = APIServer.makeRouter(deps)
+        DashboardController(deps: deps, secrets: secrets).addRoutes(to: router)
+        return router
+    }
+
     /// The HTTP server over `deps` (the runtime's, possibly adjusted), as a service.
     public func makeApplication(_ deps: APIDependencies, host: String, port: Int,
                                 onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol & Service {
         Application(
-            router: APIServer.makeRouter(deps),
+            router: makeRouter(deps),
             configuration: .init(address: .hostname(host, port: port), serverName: "kongflow"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)

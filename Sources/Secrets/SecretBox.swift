@@ -72,6 +72,12 @@ public struct SecretBox: Sendable {
         }
     }
 
+    /// A key for another purpose (signing dashboard sessions), derived from the current key with
+    /// HKDF so that neither reveals the other.
+    public func derivedKey(purpose: String) -> [UInt8] {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: current.key, info: Data(purpose.utf8), outputByteCount: 32).withUnsafeBytes { [UInt8]($0) }
+    }
+
     /// Whether `sealed` was sealed with an older key (and `reencrypt` would move it).
     public func isStale(_ sealed: String) -> Bool { !sealed.hasPrefix("v1:\(current.id):") }
 

@@ -67,7 +67,7 @@ struct TestStack: Sendable {
             let workerInstance = stack.makeWorker(concurrency: concurrency)
             let workerTask = worker ? Task { try await workerInstance.run() } : nil
             do {
-                try await Application(router: APIServer.makeRouter(stack.deps)).test(.live) { client in
+                try await Application(router: stack.runtime.makeRouter(stack.deps)).test(.live) { client in
                     try await body(stack, client)
                 }
             } catch {
