@@ -95,7 +95,7 @@ import TestSupport
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(data: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes), response.headers)
     }
@@ -189,7 +189,10 @@ import TestSupport
     /// each gets its own webhook source, and its webhooks run the trigger's job for matching events only.
     @Test(arguments: Backend.available)
     func dynamicTriggerRegistrationsRunTheTriggersJobs(_ backend: Backend) async throws {
-        try await TestStack.run(backend) { stack, client in
+        // Long enough for a delivery on a loaded machine (the relayed answer is what is checked).
+        var configuration = RunEngine.Configuration()
+        configuration.sourceResponseWait = .seconds(30)
+        try await TestStack.run(backend, runs: configuration) { stack, client in
             let env = try await stack.environment()
             let apiURL = "http://127.0.0.1:\(client.port!)"
             let recorded = NIOLockedValueBox<[String: [JSONValue]]>([:])
