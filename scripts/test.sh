@@ -11,8 +11,11 @@ echo "PostgreSQL for tests: $KONGFLOW_TEST_POSTGRES_URL"
 
 # Build everything first (executables included: some tests run `kongflow` as a real process).
 swift build --build-tests --enable-code-coverage "$@"
-swift test --skip-build --enable-code-coverage "$@" 2>&1 | tee "$PG_DIR/test.log"
+# The suite takes 2-3 minutes; a hung test is named by the in-process watchdog (Tests/TestSupport/Watchdog.swift)
+# and fails the run after 10 minutes. This outer bound only catches a hang the watchdog cannot report.
+timeout -k 30 1800 swift test --skip-build --enable-code-coverage "$@" 2>&1 | tee "$PG_DIR/test.log"
 status=${PIPESTATUS[0]}
+[ "$status" = "124" ] && echo "the test run did not finish within 30 minutes" >&2
 
 if [ "$status" = "0" ] && [ -z "${KONGFLOW_SKIP_COVERAGE:-}" ]; then
   scripts/coverage.sh || true

@@ -81,6 +81,7 @@ import TestSupport
     @Test(arguments: Backend.available, scenarios)
     func conversationReplays(_ backend: Backend, _ expected: Expected) async throws {
         try await TestStack.run(backend) { stack, client in
+            Watchdog.describe(expected.description)
             // The captures' organization and project, so their names compare as sent.
             let env = try await stack.environment(project: "Acme App")
             let conversation = try SDKConversation(expected.file, apiKey: env.apiKey, sdk: expected.sdk, deliberate: expected.deliberate,

@@ -69,15 +69,20 @@ struct TestStack: Sendable {
             do {
                 try await Application(router: stack.runtime.makeRouter(stack.deps)).test(.live) { client in
                     try await body(stack, client)
+                    Watchdog.step("stopping the HTTP server")
                 }
             } catch {
+                Watchdog.step("stopping the worker after: \(error)")
                 workerInstance.shutdown()
                 _ = try? await workerTask?.value
+                Watchdog.step("shutting the runtime down")
                 await stack.runtime.shutdown()
                 throw error
             }
+            Watchdog.step("stopping the worker")
             workerInstance.shutdown()
             try await workerTask?.value
+            Watchdog.step("shutting the runtime down")
             await stack.runtime.shutdown()
         }
     }

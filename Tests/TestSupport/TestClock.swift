@@ -18,7 +18,10 @@ public final class TestClock: @unchecked Sendable {
 
 /// Waits for a condition that other tasks make true, polling without fixed sleeps as the test's
 /// synchronisation: it returns as soon as the condition holds and fails after `timeout`.
-public func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
+public func eventually(timeout: Duration = .seconds(30), fileID: String = #fileID, line: Int = #line,
+                       _ condition: () async throws -> Bool) async throws -> Bool {
+    Watchdog.step("eventually at \(fileID):\(line)")
+    defer { Watchdog.step("test body after \(fileID):\(line)") }
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

@@ -58,15 +58,22 @@ public enum TestDatabase {
     }
 
     /// Runs `body` with a fresh database and closes it afterwards.
+    /// Watched: a hang names the test and the step it was in (`Watchdog`).
     public static func with<T>(_ backend: Backend, migrate: Bool = true, _ body: (any Database) async throws -> T) async throws -> T {
-        let database = try await make(backend, migrate: migrate)
-        do {
-            let result = try await body(database)
-            await database.close()
-            return result
-        } catch {
-            await database.close()
-            throw error
+        try await Watchdog.watch(backend.rawValue) {
+            Watchdog.step("opening the database")
+            let database = try await make(backend, migrate: migrate)
+            do {
+                Watchdog.step("test body")
+                let result = try await body(database)
+                Watchdog.step("closing the database")
+                await database.close()
+                return result
+            } catch {
+                Watchdog.step("closing the database after: \(error)")
+                await database.close()
+                throw error
+            }
         }
     }
 
