@@ -203,6 +203,7 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndpointClientTests", dependencies: ["EndpointClient", "TriggerProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "TriggerProtocol", "JSON"], swiftSettings: strict),
+        .testTarget(name: "TimingTests", dependencies: ["Timing"], swiftSettings: strict),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "Storage", "TestSupport"], swiftSettings: strict),
     ]
 )

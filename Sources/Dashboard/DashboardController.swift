@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import JSON
 import NIOCore
+import Queue
 import Registration
 import Runs
 import Secrets
@@ -46,6 +47,22 @@ public struct DashboardController: Sendable {
             let key = form["apiKey"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             guard let environment = try await tenancy.authenticate(authorization: "Bearer \(key)") else {
                 return page("Sign in", "login", ["error": "That is not the secret key of an environment of this server."], viewer: nil, status: .unauthorized)
+            }
+            let session = signer.issue(environmentId: environment.id, now: now())
+            var response = Self.redirect("/endpoints")
+            response.headers[.setCookie] = DashboardSession.cookie(session, secure: Self.isSecure(request))
+            return response
+        }
+        // A one-time link from `kongflow dashboard-link`: the GET only shows a button, so a link
+        // previewer that fetches it does not use it up.
+        router.get("/login/link") { request, _ in
+            page("Sign in", "loginLink", ["token": request.uri.queryParameters.get("token") ?? ""], viewer: nil)
+        }
+        router.post("/login/link") { request, context in
+            let form = try await Self.form(request, context)
+            guard let environment = try await tenancy.redeemLoginLink(form["token"] ?? "") else {
+                return page("Sign in", "login", ["error": "That sign-in link has expired or was used already. `kongflow dashboard-link` makes a new one."],
+                            viewer: nil, status: .unauthorized)
             }
             let session = signer.issue(environmentId: environment.id, now: now())
             var response = Self.redirect("/endpoints")
@@ -122,11 +139,78 @@ public struct DashboardController: Sendable {
                     .filter { $0["internal"] != .bool(true) }
                     .map { job -> [String: Any] in
                         let slug = job["slug"]?.stringValue ?? ""
-                        return ["slug": slug, "slugQuery": Self.query(slug), "name": job["title"]?.stringValue ?? "", "version": job["latestVersion"]?.stringValue ?? "",
+                        return ["slug": slug, "slugPath": Self.path(slug), "slugQuery": Self.query(slug), "name": job["title"]?.stringValue ?? "", "version": job["latestVersion"]?.stringValue ?? "",
                                 "trigger": Self.trigger(job["trigger"] ?? .null), "queue": job["endpoint"]?.stringValue.map { "endpoint \($0)" } ?? ""]
                             .merging(Self.status(job["status"]?.stringValue ?? "")) { $1 }
                     }
                 return page("Jobs", "jobs", ["jobs": jobs, "hasJobs": !jobs.isEmpty, "nav_jobs": true], viewer: viewer)
+            }
+        }
+
+        router.get("/jobs/:slug") { request, context in
+            try await signedIn(request) { viewer in
+                let slug = try context.parameters.require("slug")
+                guard let job = try await RegisteredJobs(database: deps.database).detail(environmentId: viewer.environment.id, slug: slug) else {
+                    throw RunServiceError.jobNotFound
+                }
+                let versions = (job["versions"]?.arrayValue ?? []).map { version -> [String: Any] in
+                    var row = Self.status(version["status"]?.stringValue ?? "")
+                    row["version"] = version["version"]?.stringValue ?? ""
+                    row["endpoint"] = version["endpoint"]?.stringValue ?? ""
+                    row["queue"] = "\(version["queue"]?["name"]?.stringValue ?? "") (at most \(Int(version["queue"]?["maxJobs"]?.numberValue ?? 0)) at once)"
+                    row["trigger"] = Self.trigger(version["trigger"] ?? .null)
+                    row["latest"] = version["version"] == job["latestVersion"]
+                    if let created = version["createdAt"]?.stringValue.flatMap(ISODate.parse) { row.merge(Self.time(created, now: now())) { $1 } }
+                    return row
+                }
+                var fields: [String: Any] = ["slug": slug, "slugQuery": Self.query(slug), "title": job["title"]?.stringValue ?? "",
+                                             "latest": job["latestVersion"]?.stringValue ?? "", "versions": versions, "nav_jobs": true]
+                if let dispatcher = job["dispatcher"], dispatcher != .null {
+                    fields["event"] = Self.trigger(dispatcher["event"] ?? .null)
+                    if let filter = dispatcher["payloadFilter"], filter != .null, filter != [:] { fields["filter"] = filter.jsonString() }
+                    fields["enabled"] = dispatcher["enabled"] == .bool(true)
+                }
+                if let schedule = job["schedule"], schedule != .null {
+                    fields["schedule"] = Self.trigger(schedule["schedule"]?["options"] ?? .null)
+                    if let next = schedule["nextRunAt"]?.stringValue.flatMap(ISODate.parse) {
+                        fields["nextRun"] = ["at": ISODate.format(next), "in": Self.until(next.timeIntervalSince(now()))]
+                    }
+                }
+                let runs = try await deps.runs.runs(environment: viewer.environment, jobSlug: slug, status: nil, limit: 20).map(runRow)
+                fields["runs"] = runs
+                fields["hasRuns"] = !runs.isEmpty
+                return page(slug, "job", fields, viewer: viewer)
+            }
+        }
+
+        router.get("/queue") { request, _ in
+            try await signedIn(request) { viewer in
+                let scope = viewer.environment.id.lowercasedString
+                let queues = try await deps.queue.counts(scope: scope).map { queue -> [String: Any] in
+                    var row: [String: Any] = ["name": queue.queueName ?? "(none)"]
+                    for state in JobState.allCases { row[state.rawValue] = queue.counts[state] ?? 0 }
+                    return row
+                }
+                let dead = try await deps.queue.jobs(state: .dead, scope: scope, limit: 100).reversed().map { job -> [String: Any] in
+                    ["id": String(job.id), "task": job.taskIdentifier, "queue": job.queueName ?? "", "attempts": job.attempts,
+                     "error": job.lastError ?? "", "payload": job.payload]
+                        .merging(Self.time(job.updatedAt, now: now())) { $1 }
+                }
+                return page("Queue", "queue", ["queues": queues, "hasQueues": !queues.isEmpty, "dead": dead, "hasDead": !dead.isEmpty,
+                                               "nav_queue": true], viewer: viewer, flash: request.uri.queryParameters.get("flash"))
+            }
+        }
+        router.post("/queue/:id/retry") { request, context in
+            try await signedIn(request, form: try await Self.form(request, context)) { viewer in
+                guard let id = Int64(try context.parameters.require("id")) else { throw QueueError.jobNotFound(0) }
+                let message: String
+                do {
+                    let job = try await deps.queue.retry(id: id, scope: viewer.environment.id.lowercasedString)
+                    message = "Job \(job.id) (\(job.taskIdentifier)) queued to run again."
+                } catch QueueError.jobIsRunning {
+                    message = "Job \(id) is running already."
+                }
+                return Self.redirect("/queue?flash=\(Self.query(message))")
             }
         }
 
@@ -141,12 +225,7 @@ public struct DashboardController: Sendable {
                 } catch RunServiceError.jobNotFound {
                     runs = []
                 }
-                let rows = runs.map { run -> [String: Any] in
-                    Self.status(run.status.rawValue).merging(Self.time(run.createdAt, now: now())) { $1 }.merging([
-                        "id": run.id.lowercasedString, "job": run.jobSlug, "number": run.number,
-                        "took": run.completedAt.map { Self.duration($0.timeIntervalSince(run.startedAt ?? run.createdAt)) } ?? "…",
-                    ]) { $1 }
-                }
+                let rows = runs.map(runRow)
                 let statuses = RunStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
                 return page("Runs", "runs", ["runs": rows, "hasRuns": !rows.isEmpty, "job": job ?? "", "statuses": statuses,
                                              "filtered": job != nil || status != nil, "chart": Charts.runsPerHour(runs, now: now()), "nav_runs": true],
@@ -175,6 +254,13 @@ public struct DashboardController: Sendable {
 
     // MARK: Pages
 
+    func runRow(_ run: JobRun) -> [String: Any] {
+        Self.status(run.status.rawValue).merging(Self.time(run.createdAt, now: now())) { $1 }.merging([
+            "id": run.id.lowercasedString, "job": run.jobSlug, "number": run.number,
+            "took": run.completedAt.map { Self.duration($0.timeIntervalSince(run.startedAt ?? run.createdAt)) } ?? "…",
+        ]) { $1 }
+    }
+
     func page(_ title: String, _ template: String, _ context: [String: Any], viewer: Viewer?, flash: String? = nil, refresh: Int? = nil,
               status: HTTPResponse.Status = .ok) -> Response {
         var layout: [String: Any] = ["title": title, "content": Templates.render(template, context.merging(["csrf": viewer?.csrf ?? ""]) { $1 })]
@@ -201,6 +287,9 @@ public struct DashboardController: Sendable {
             return page("Not found", "notFound", ["message": error.description], viewer: Viewer(session: session, environment: environment,
                                                                                                 csrf: signer.csrfToken(for: session)), status: .notFound)
         } catch let error as EndpointServiceError {
+            let viewer = Viewer(session: session, environment: environment, csrf: signer.csrfToken(for: session))
+            return page("Not found", "notFound", ["message": error.description], viewer: viewer, status: .notFound)
+        } catch let error as QueueError {
             let viewer = Viewer(session: session, environment: environment, csrf: signer.csrfToken(for: session))
             return page("Not found", "notFound", ["message": error.description], viewer: viewer, status: .notFound)
         }
@@ -263,6 +352,10 @@ public struct DashboardController: Sendable {
         case ..<86400: "\(Int(seconds / 3600)) h ago"
         default: "\(Int(seconds / 86400)) d ago"
         }
+    }
+
+    static func until(_ seconds: TimeInterval) -> String {
+        seconds < 5 ? "due now" : "in " + ago(seconds).replacingOccurrences(of: " ago", with: "")
     }
 
     static func duration(_ seconds: TimeInterval) -> String {

@@ -36,6 +36,7 @@ enum Templates {
             <a href="/endpoints"{{#nav_endpoints}} aria-current="page"{{/nav_endpoints}}>Endpoints</a>
             <a href="/jobs"{{#nav_jobs}} aria-current="page"{{/nav_jobs}}>Jobs</a>
             <a href="/runs"{{#nav_runs}} aria-current="page"{{/nav_runs}}>Runs</a>
+            <a href="/queue"{{#nav_queue}} aria-current="page"{{/nav_queue}}>Queue</a>
           </nav>
           <form method="post" action="/logout" class="signout">
             <span class="env" title="{{environment.id}}">{{environment.organization}} / {{environment.project}} / {{environment.slug}}</span>
@@ -64,6 +65,14 @@ enum Templates {
           <label for="apiKey">API key</label>
           <input id="apiKey" name="apiKey" type="password" autocomplete="off" required>
           <button type="submit" id="sign-in">Sign in</button>
+        </form>
+        """,
+        "loginLink": """
+        <h1>Sign in with a link</h1>
+        <p>This link signs you in to the dashboard once. It was made by <code>kongflow dashboard-link</code>.</p>
+        <form method="post" action="/login/link" class="login">
+          <input type="hidden" name="token" value="{{token}}">
+          <button type="submit" id="use-link">Continue to the dashboard</button>
         </form>
         """,
         "endpoints": """
@@ -149,7 +158,7 @@ enum Templates {
           <tbody>
           {{#jobs}}
           <tr>
-            <td>{{slug}}<div class="muted">{{name}}</div></td>
+            <td><a href="/jobs/{{slugPath}}">{{slug}}</a><div class="muted">{{name}}</div></td>
             <td>{{version}}</td>
             <td>{{trigger}}</td>
             <td>{{queue}}</td>
@@ -160,6 +169,95 @@ enum Templates {
           </tbody>
         </table></div>
         {{/hasJobs}}
+        """,
+        "job": """
+        <p class="crumbs"><a href="/jobs">Jobs</a> /</p>
+        <h1>{{slug}}</h1>
+        <dl>
+          <dt>Name</dt><dd>{{title}}</dd>
+          <dt>Latest version</dt><dd>{{latest}}</dd>
+          {{#event}}<dt>Event</dt><dd>{{event}}{{^enabled}} <span class="status bad">DISABLED</span>{{/enabled}}</dd>{{/event}}
+          {{#filter}}<dt>Filter</dt><dd><code>{{filter}}</code></dd>{{/filter}}
+          {{#schedule}}<dt>Schedule</dt><dd>{{schedule}}</dd>{{/schedule}}
+          {{#nextRun}}<dt>Next run</dt><dd><time datetime="{{at}}" title="{{at}}">{{in}}</time></dd>{{/nextRun}}
+        </dl>
+        <h2>Versions</h2>
+        <div class="table"><table id="versions">
+          <thead><tr><th>Version</th><th>Status</th><th>Trigger</th><th>Queue</th><th>Endpoint</th><th>Registered</th></tr></thead>
+          <tbody>
+          {{#versions}}
+          <tr>
+            <td>{{version}}{{#latest}} <span class="muted">latest</span>{{/latest}}</td>
+            <td><span class="status {{statusClass}}">{{status}}</span></td>
+            <td>{{trigger}}</td>
+            <td>{{queue}}</td>
+            <td>{{endpoint}}</td>
+            <td><time datetime="{{at}}" title="{{at}}">{{ago}}</time></td>
+          </tr>
+          {{/versions}}
+          </tbody>
+        </table></div>
+        <h2>Recent runs</h2>
+        {{^runs}}<p class="empty">This job has not run yet.</p>{{/runs}}
+        {{#hasRuns}}
+        <div class="table"><table id="job-runs">
+          <thead><tr><th>Run</th><th>Status</th><th>Started</th><th>Took</th></tr></thead>
+          <tbody>
+          {{#runs}}
+          <tr>
+            <td><a href="/runs/{{id}}">#{{number}}</a></td>
+            <td><span class="status {{statusClass}}">{{status}}</span></td>
+            <td><time datetime="{{at}}" title="{{at}}">{{ago}}</time></td>
+            <td>{{took}}</td>
+          </tr>
+          {{/runs}}
+          </tbody>
+        </table></div>
+        <p><a href="/runs?job={{slugQuery}}">All runs of {{slug}}</a></p>
+        {{/hasRuns}}
+        """,
+        "queue": """
+        <h1>Queue</h1>
+        <p class="muted">The background jobs that index endpoints, deliver events and execute runs for this environment.</p>
+        {{^queues}}
+        <div class="empty">
+          <p>Nothing is queued for this environment.</p>
+          <p>Jobs appear here while endpoints are indexed and runs execute: <code>kongflow events send user.created --payload '{}'</code></p>
+        </div>
+        {{/queues}}
+        {{#hasQueues}}
+        <div class="table"><table id="queues">
+          <thead><tr><th>Queue</th><th>Available</th><th>Scheduled</th><th>Retrying</th><th>Running</th><th>Dead</th></tr></thead>
+          <tbody>
+          {{#queues}}
+          <tr><td class="url">{{name}}</td><td>{{available}}</td><td>{{scheduled}}</td><td>{{retryable}}</td><td>{{running}}</td><td>{{dead}}</td></tr>
+          {{/queues}}
+          </tbody>
+        </table></div>
+        {{/hasQueues}}
+        <h2>Dead jobs</h2>
+        {{^dead}}<p class="empty">No job has run out of attempts.</p>{{/dead}}
+        {{#hasDead}}
+        <div class="table"><table id="dead">
+          <thead><tr><th>Job</th><th>Attempts</th><th>Last error</th><th>Failed</th><th></th></tr></thead>
+          <tbody>
+          {{#dead}}
+          <tr>
+            <td>#{{id}} {{task}}<div class="muted url">{{queue}}</div></td>
+            <td>{{attempts}}</td>
+            <td><div class="error">{{error}}</div><details><summary class="muted">payload</summary><pre>{{payload}}</pre></details></td>
+            <td><time datetime="{{at}}" title="{{at}}">{{ago}}</time></td>
+            <td>
+              <form method="post" action="/queue/{{id}}/retry">
+                <input type="hidden" name="csrf" value="{{csrf}}">
+                <button type="submit" class="retry" id="retry-{{id}}">Retry</button>
+              </form>
+            </td>
+          </tr>
+          {{/dead}}
+          </tbody>
+        </table></div>
+        {{/hasDead}}
         """,
         "runs": """
         <h1>Runs</h1>

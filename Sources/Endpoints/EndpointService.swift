@@ -108,7 +108,7 @@ public struct EndpointService: Sendable {
             payload: IndexEndpointPayload(id: endpoint.id.lowercasedString, indexId: index.id.lowercasedString),
             options: JobOptions(queueName: EndpointTasks.queueName(endpointId: endpoint.id),
                                 runAt: delay > 0 ? now.addingTimeInterval(delay) : nil,
-                                maxAttempts: EndpointTasks.indexAttempts),
+                                maxAttempts: EndpointTasks.indexAttempts, scope: endpoint.environmentId.lowercasedString),
             in: tx)
         return index
     }

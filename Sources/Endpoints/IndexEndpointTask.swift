@@ -50,7 +50,7 @@ extension EndpointService {
         let response = result.response
         let endpointId = target.endpoint.id
         let queueName = EndpointTasks.queueName(endpointId: endpointId)
-        let options = JobOptions(queueName: queueName, maxAttempts: EndpointTasks.registrationAttempts)
+        let options = JobOptions(queueName: queueName, maxAttempts: EndpointTasks.registrationAttempts, scope: target.endpoint.environmentId.lowercasedString)
         // trigger.dev's order: jobs first (dynamic triggers and schedules look jobs up), then
         // sources, dynamic triggers, dynamic schedules. Disabled jobs are registered too, so that
         // registration can disable them.

@@ -57,6 +57,7 @@ public enum APIServer {
 
         let api = router.group("api/v1").add(middleware: APIKeyAuthenticator(tenancy: deps.tenancy))
         WhoAmIController().addRoutes(to: api)
+        DashboardLinksController(deps: deps).addRoutes(to: api)
         EndpointsController(deps: deps).addRoutes(to: api)
         JobsController(deps: deps).addRoutes(to: api)
         RunsController(deps: deps).addRoutes(to: api)

@@ -176,6 +176,17 @@ enum OpenAPIDocument {
             "responses": {"200": {"description": "ok"}, "401": {"$ref": "#/components/responses/Unauthorized"}}
           }
         },
+        "/api/v1/dashboard/links": {
+          "post": {
+            "summary": "A one-time dashboard sign-in link for the key's environment (kongflow dashboard-link): valid 15 minutes, once",
+            "security": [{"apiKey": []}],
+            "responses": {
+              "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "required": ["path", "expiresAt"],
+                "properties": {"path": {"type": "string", "description": "/login/link?token=…, relative to the server"}, "expiresAt": {"type": "string", "format": "date-time"}}}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}
+            }
+          }
+        },
         "/api/v1/endpoints": {
           "get": {
             "summary": "The environment's endpoints with their latest index",

@@ -27,9 +27,11 @@ public struct JobOptions: Sendable, Equatable {
     public var priority: Int?
     public var jobKey: String?
     public var jobKeyMode: JobKeyMode?
+    /// Who the job works for (an environment id): what an environment may see and retry of the queue.
+    public var scope: String?
 
     public init(queueName: String? = nil, queueConcurrency: Int? = nil, runAt: Date? = nil, maxAttempts: Int? = nil, priority: Int? = nil,
-                jobKey: String? = nil, jobKeyMode: JobKeyMode? = nil) {
+                jobKey: String? = nil, jobKeyMode: JobKeyMode? = nil, scope: String? = nil) {
         self.queueName = queueName
         self.queueConcurrency = queueConcurrency
         self.runAt = runAt
@@ -37,13 +39,14 @@ public struct JobOptions: Sendable, Equatable {
         self.priority = priority
         self.jobKey = jobKey
         self.jobKeyMode = jobKeyMode
+        self.scope = scope
     }
 
     /// `self`, with unset fields taken from `defaults`.
     public func over(_ defaults: JobOptions) -> JobOptions {
         JobOptions(queueName: queueName ?? defaults.queueName, queueConcurrency: queueConcurrency ?? defaults.queueConcurrency, runAt: runAt ?? defaults.runAt,
                    maxAttempts: maxAttempts ?? defaults.maxAttempts, priority: priority ?? defaults.priority,
-                   jobKey: jobKey ?? defaults.jobKey, jobKeyMode: jobKeyMode ?? defaults.jobKeyMode)
+                   jobKey: jobKey ?? defaults.jobKey, jobKeyMode: jobKeyMode ?? defaults.jobKeyMode, scope: scope ?? defaults.scope)
     }
 }
 
@@ -77,6 +80,7 @@ public struct Job: Sendable, Equatable, Codable {
     public let lockedBy: String?
     public let createdAt: Date
     public let updatedAt: Date
+    public let scope: String?
 
     public func state(now: Date) -> JobState {
         if lockedAt != nil { return .running }
@@ -101,9 +105,10 @@ public struct Job: Sendable, Equatable, Codable {
         lockedBy = try row.decodeIfPresent("locked_by")
         createdAt = try row.decode("created_at")
         updatedAt = try row.decode("updated_at")
+        scope = try row.decodeIfPresent("scope")
     }
 
-    static let columns = "id, task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, last_error, key, revision, locked_at, locked_by, created_at, updated_at"
+    static let columns = "id, task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, last_error, key, revision, locked_at, locked_by, created_at, updated_at, scope"
 }
 
 public enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -39,12 +39,12 @@ public struct JobQueue: Sendable {
         let maxAttempts = resolved.maxAttempts ?? Self.defaultMaxAttempts
         guard maxAttempts >= 1 else { throw QueueError.invalidOptions("maxAttempts must be at least 1") }
         guard (resolved.queueConcurrency ?? 1) >= 1 else { throw QueueError.invalidOptions("queueConcurrency must be at least 1") }
-        guard task.count <= 128, (resolved.queueName?.count ?? 0) <= 128, (resolved.jobKey?.count ?? 0) <= 512 else {
-            throw QueueError.invalidOptions("task identifier and queue name are limited to 128 characters, job keys to 512")
+        guard task.count <= 128, (resolved.queueName?.count ?? 0) <= 128, (resolved.jobKey?.count ?? 0) <= 512, (resolved.scope?.count ?? 0) <= 64 else {
+            throw QueueError.invalidOptions("task identifier and queue name are limited to 128 characters, job keys to 512, scopes to 64")
         }
         return NewJobRow(task: task, queueName: resolved.queueName, queueConcurrency: resolved.queueName == nil ? nil : resolved.queueConcurrency,
                          payload: SQLJSON(payloadJSON), priority: resolved.priority ?? 0, runAt: resolved.runAt ?? now,
-                         maxAttempts: maxAttempts, key: resolved.jobKey, keyMode: resolved.jobKeyMode ?? .replace)
+                         maxAttempts: maxAttempts, key: resolved.jobKey, keyMode: resolved.jobKeyMode ?? .replace, scope: resolved.scope)
     }
 
     /// Adds a job as part of `tx`: it exists (and workers are woken) only if that commits.
@@ -175,9 +175,14 @@ public struct JobQueue: Sendable {
         try await driver.job(id: id)
     }
 
-    /// Jobs, oldest first, optionally of one state and/or queue.
-    public func jobs(state: JobState? = nil, queueName: String? = nil, limit: Int = 1000) async throws -> [Job] {
-        try await driver.jobs(state: state, queueName: queueName, limit: limit, now: now())
+    /// Jobs, oldest first, optionally of one state, queue and/or scope.
+    public func jobs(state: JobState? = nil, queueName: String? = nil, scope: String? = nil, limit: Int = 1000) async throws -> [Job] {
+        try await driver.jobs(state: state, queueName: queueName, scope: scope, limit: limit, now: now())
+    }
+
+    /// A scope's jobs per queue and state.
+    public func counts(scope: String) async throws -> [QueueCounts] {
+        try await driver.counts(scope: scope, now: now())
     }
 
     /// How many jobs are in each state (all states present, zero when empty).
@@ -191,8 +196,8 @@ public struct JobQueue: Sendable {
     }
 
     /// Makes a failed, dead or scheduled job run now, with at least one attempt left.
-    public func retry(id: Int64) async throws -> Job {
-        try await driver.retry(id: id, now: now())
+    public func retry(id: Int64, scope: String? = nil) async throws -> Job {
+        try await driver.retry(id: id, scope: scope, now: now())
     }
 
     /// Removes a job that is not running.

@@ -12,6 +12,7 @@ public struct NewJobRow: Sendable, Equatable {
     public let maxAttempts: Int
     public let key: String?
     public let keyMode: JobKeyMode
+    public let scope: String?
 }
 
 /// A failed attempt as a driver records it: the error and when the job may run again.
@@ -64,7 +65,7 @@ extension QueueDriver {
                     UPDATE kongflow_jobs
                     SET task_identifier = \(job.task), payload = \(job.payload), queue_name = \(job.queueName), priority = \(job.priority),
                         run_at = \(runAt), max_attempts = \(job.maxAttempts), attempts = 0, last_error = NULL,
-                        revision = revision + 1, updated_at = \(now)
+                        revision = revision + 1, updated_at = \(now), scope = \(job.scope)
                     WHERE id = \(id)
                     """)
                 try await database.notify(JobQueue.notificationChannel, payload: "", in: tx)
@@ -75,7 +76,7 @@ extension QueueDriver {
         }
         for statement in Self.queueUpserts([job], now: now) { try await tx.query(statement) }
         guard let row = try await tx.queryFirst("""
-            INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at)
+            INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
             VALUES \(Self.values(job, now: now))
             RETURNING id
             """) else { throw StorageError.queryFailed("insert returned no row") }
@@ -86,9 +87,9 @@ extension QueueDriver {
     // MARK: Shared statements
 
     /// One row of `INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at,
-    /// attempts, max_attempts, key, revision, created_at, updated_at)`.
+    /// attempts, max_attempts, key, revision, created_at, updated_at, scope)`.
     static func values(_ job: NewJobRow, now: Date) -> SQLQuery {
-        "(\(job.task), \(job.queueName), \(job.payload), \(job.priority), \(job.runAt), 0, \(job.maxAttempts), \(job.key), 0, \(now), \(now))"
+        "(\(job.task), \(job.queueName), \(job.payload), \(job.priority), \(job.runAt), 0, \(job.maxAttempts), \(job.key), 0, \(now), \(now), \(job.scope))"
     }
 
     /// Creates the named queues of `jobs` or touches them (`updated_at` keeps an idle queue from being
@@ -192,9 +193,10 @@ extension QueueDriver {
         try await database.queryFirst("SELECT \(unsafeRaw: Job.columns) FROM kongflow_jobs WHERE id = \(id)").map(Job.init)
     }
 
-    public func jobs(state: JobState?, queueName: String?, limit: Int, now: Date) async throws -> [Job] {
+    public func jobs(state: JobState?, queueName: String?, scope: String?, limit: Int, now: Date) async throws -> [Job] {
         var query: SQLQuery = "SELECT \(unsafeRaw: Job.columns) FROM kongflow_jobs WHERE 1 = 1"
         if let queueName { query = query + " AND queue_name = \(queueName)" }
+        if let scope { query = query + " AND scope = \(scope)" }
         if let state { query = query + Self.condition(for: state, now: now) }
         return try await database.query(query + " ORDER BY id LIMIT \(limit)").map(Job.init)
     }
@@ -210,15 +212,29 @@ extension QueueDriver {
     }
 
     public func counts(now: Date) async throws -> [JobState: Int] {
-        let row = try await database.queryFirst("""
-            SELECT
-                SUM(CASE WHEN locked_at IS NOT NULL THEN 1 ELSE 0 END) AS running,
-                SUM(CASE WHEN locked_at IS NULL AND attempts >= max_attempts THEN 1 ELSE 0 END) AS dead,
-                SUM(CASE WHEN locked_at IS NULL AND attempts < max_attempts AND run_at <= \(now) THEN 1 ELSE 0 END) AS available,
-                SUM(CASE WHEN locked_at IS NULL AND attempts = 0 AND run_at > \(now) THEN 1 ELSE 0 END) AS scheduled,
-                SUM(CASE WHEN locked_at IS NULL AND attempts > 0 AND attempts < max_attempts AND run_at > \(now) THEN 1 ELSE 0 END) AS retryable
-            FROM kongflow_jobs
-            """)
+        try Self.stateCounts(try await database.queryFirst("SELECT \(Self.stateSums(now: now)) FROM kongflow_jobs"))
+    }
+
+    /// A scope's jobs per queue (nil: jobs on no named queue) and state.
+    public func counts(scope: String, now: Date) async throws -> [QueueCounts] {
+        try await database.query("""
+            SELECT queue_name, \(Self.stateSums(now: now)) FROM kongflow_jobs WHERE scope = \(scope)
+            GROUP BY queue_name ORDER BY queue_name
+            """).map { QueueCounts(queueName: try $0.decodeIfPresent("queue_name"), counts: try Self.stateCounts($0)) }
+    }
+
+    /// One column per `JobState`, named after it, counting the rows in that state (the conditions of `condition(for:)`).
+    static func stateSums(now: Date) -> SQLQuery {
+        """
+        SUM(CASE WHEN locked_at IS NOT NULL THEN 1 ELSE 0 END) AS running,
+        SUM(CASE WHEN locked_at IS NULL AND attempts >= max_attempts THEN 1 ELSE 0 END) AS dead,
+        SUM(CASE WHEN locked_at IS NULL AND attempts < max_attempts AND run_at <= \(now) THEN 1 ELSE 0 END) AS available,
+        SUM(CASE WHEN locked_at IS NULL AND attempts = 0 AND run_at > \(now) THEN 1 ELSE 0 END) AS scheduled,
+        SUM(CASE WHEN locked_at IS NULL AND attempts > 0 AND attempts < max_attempts AND run_at > \(now) THEN 1 ELSE 0 END) AS retryable
+        """
+    }
+
+    static func stateCounts(_ row: SQLRow?) throws -> [JobState: Int] {
         var result: [JobState: Int] = [:]
         for state in JobState.allCases { result[state] = try row?.decodeIfPresent(state.rawValue, as: Int.self) ?? 0 }
         return result
@@ -239,10 +255,12 @@ extension QueueDriver {
         }
     }
 
-    /// Makes a job that is not running run now, with at least one attempt left.
-    public func retry(id: Int64, now: Date) async throws -> Job {
+    /// Makes a job that is not running run now, with at least one attempt left. With `scope`, only a
+    /// job of that scope: another's is not found.
+    public func retry(id: Int64, scope: String?, now: Date) async throws -> Job {
         try await database.transaction { tx in
-            guard let job = try await tx.queryFirst("SELECT \(unsafeRaw: Job.columns) FROM kongflow_jobs WHERE id = \(id)\(unsafeRaw: rowLock)").map(Job.init) else {
+            guard let job = try await tx.queryFirst("SELECT \(unsafeRaw: Job.columns) FROM kongflow_jobs WHERE id = \(id)\(unsafeRaw: rowLock)").map(Job.init),
+                  scope == nil || job.scope == scope else {
                 throw QueueError.jobNotFound(id)
             }
             guard job.lockedAt == nil else { throw QueueError.jobIsRunning(id) }
@@ -266,6 +284,12 @@ extension QueueDriver {
             try await tx.query("DELETE FROM kongflow_jobs WHERE id = \(id)")
         }
     }
+}
+
+/// A queue's jobs by state (`queueName` nil: jobs on no named queue).
+public struct QueueCounts: Sendable, Equatable {
+    public let queueName: String?
+    public let counts: [JobState: Int]
 }
 
 /// One named queue as `kongflow jobs queues` shows it.

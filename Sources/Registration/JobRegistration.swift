@@ -256,14 +256,14 @@ extension RegistrationService {
             ON CONFLICT (key, environment_id) DO UPDATE
             SET schedule = excluded.schedule, dispatcher_id = excluded.dispatcher_id, next_run_at = excluded.next_run_at,
                 active = excluded.active, metadata = excluded.metadata, updated_at = excluded.updated_at
-            RETURNING id, next_run_at
+            RETURNING id, environment_id, next_run_at
             """)
         // Each schedule's pending tick, replaced if it was planned before (a changed schedule, a job
         // enabled again).
         let queue = JobQueue(database: database, now: self.now)
         for row in planned {
             guard let next = try row.decodeIfPresent("next_run_at", as: Date.self) else { continue }
-            try await ScheduleTicks.plan(scheduleId: try row.decode("id"), at: next, queue: queue, in: tx)
+            try await ScheduleTicks.plan(scheduleId: try row.decode("id"), environmentId: try row.decode("environment_id"), at: next, queue: queue, in: tx)
         }
     }
 

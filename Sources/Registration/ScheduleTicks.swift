@@ -28,9 +28,10 @@ public enum ScheduleTicks {
     }
 
     /// Plans (or re-plans) the schedule's next tick inside `tx`.
-    public static func plan(scheduleId: UUID, at tick: Date, queue: JobQueue, in tx: any Transaction) async throws {
+    public static func plan(scheduleId: UUID, environmentId: UUID, at tick: Date, queue: JobQueue, in tx: any Transaction) async throws {
         try await queue.enqueue(task, payload: Payload(id: scheduleId, ts: tick),
-                                options: JobOptions(runAt: tick, maxAttempts: attempts, jobKey: key(scheduleId: scheduleId)), in: tx)
+                                options: JobOptions(runAt: tick, maxAttempts: attempts, jobKey: key(scheduleId: scheduleId),
+                                                    scope: environmentId.lowercasedString), in: tx)
     }
 
     /// The first tick strictly after `date`.

@@ -62,7 +62,7 @@ extension RegistrationService {
         }
         try await tx.query("DELETE FROM trigger_source_events WHERE source_id = \(sourceId) AND \("name", notIn: events)")
         if dynamic == nil, source.channel == .http, !active || !orphaned.isEmpty || !Set(events).isSubset(of: registered) {
-            try await SourceTasks.planActivation(sourceId: sourceId, orphanedEvents: orphaned, queue: JobQueue(database: database, now: self.now), in: tx)
+            try await SourceTasks.planActivation(sourceId: sourceId, environmentId: owner.environmentId, orphanedEvents: orphaned, queue: JobQueue(database: database, now: self.now), in: tx)
         }
         return sourceId
     }

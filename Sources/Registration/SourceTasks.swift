@@ -28,8 +28,9 @@ public enum SourceTasks {
 
     /// Plans the source's activation in `tx`; a pending one is replaced, so a burst of re-indexes
     /// activates once.
-    public static func planActivation(sourceId: UUID, orphanedEvents: [String], queue: JobQueue, in tx: any Transaction) async throws {
+    public static func planActivation(sourceId: UUID, environmentId: UUID, orphanedEvents: [String], queue: JobQueue, in tx: any Transaction) async throws {
         try await queue.enqueue(activate, payload: ActivatePayload(id: sourceId, orphanedEvents: orphanedEvents),
-                                options: JobOptions(maxAttempts: 3, jobKey: "activate-source-\(sourceId.lowercasedString)"), in: tx)
+                                options: JobOptions(maxAttempts: 3, jobKey: "activate-source-\(sourceId.lowercasedString)",
+                                                    scope: environmentId.lowercasedString), in: tx)
     }
 }

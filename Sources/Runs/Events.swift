@@ -32,7 +32,7 @@ extension RunEngine {
                 RETURNING \(unsafeRaw: EventRecord.columns)
                 """).map(EventRecord.init) {
                 if deliverAt > now {
-                    try await queue.enqueue(RunTasks.deliverEvent, payload: DeliverEventPayload(id: inserted.id), options: JobOptions(runAt: deliverAt), in: tx)
+                    try await queue.enqueue(RunTasks.deliverEvent, payload: DeliverEventPayload(id: inserted.id), options: JobOptions(runAt: deliverAt, scope: environment.id.lowercasedString), in: tx)
                     return inserted
                 }
                 // Answered as recorded, before delivery, as the webapp answered (`deliveredAt: null`).

@@ -40,7 +40,7 @@ extension RunEngine {
                         \(idempotencyKey), \(now), \(now), \(now))
                 """)
             let limit = max(1, (try version.decodeIfPresent("max_jobs", as: Int.self)) ?? configuration.defaultQueueConcurrency)
-            try await enqueueExecution(runId: runId, resumeTaskId: nil, queueId: queueId, concurrency: limit, runAt: nil, in: tx)
+            try await enqueueExecution(runId: runId, environmentId: event.environmentId, resumeTaskId: nil, queueId: queueId, concurrency: limit, runAt: nil, in: tx)
             runIds.append(runId)
         }
         metrics.created(runIds.count)
@@ -50,11 +50,12 @@ extension RunEngine {
     /// Queues the run's next execution; the job queue's limit is how many of its runs execute at once.
     /// A run has one execution queued or running at a time because only an execution (or the run's
     /// creation) queues the next one, and an execution counts only if it is the run's latest.
-    func enqueueExecution(runId: UUID, resumeTaskId: String?, queueId: UUID, concurrency: Int, runAt: Date?, in tx: any Transaction) async throws {
+    func enqueueExecution(runId: UUID, environmentId: UUID, resumeTaskId: String?, queueId: UUID, concurrency: Int, runAt: Date?,
+                          in tx: any Transaction) async throws {
         try await queue.enqueue(
             RunTasks.performRunExecution, payload: ExecutionPayload(runId: runId, resumeTaskId: resumeTaskId),
             options: JobOptions(queueName: RunTasks.queueName(jobQueueId: queueId), queueConcurrency: concurrency, runAt: runAt,
-                                maxAttempts: 10),
+                                maxAttempts: 10, scope: environmentId.lowercasedString),
             in: tx)
     }
 

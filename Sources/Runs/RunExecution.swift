@@ -277,7 +277,7 @@ extension RunEngine {
             try await tx.query("""
                 UPDATE job_runs SET status = 'WAITING_TO_EXECUTE', execution_failures = \(failures), updated_at = \(now) WHERE id = \(context.runId)
                 """)
-            try await enqueueExecution(runId: context.runId, resumeTaskId: resumeTaskId, queueId: context.queueId, concurrency: context.concurrency,
+            try await enqueueExecution(runId: context.runId, environmentId: context.environmentId, resumeTaskId: resumeTaskId, queueId: context.queueId, concurrency: context.concurrency,
                                        runAt: now.addingTimeInterval(delay), in: tx)
             return "retry"
         case .failed(let output):
@@ -386,7 +386,7 @@ extension RunEngine {
         try await tx.query("""
             UPDATE job_runs SET status = 'WAITING_TO_CONTINUE', execution_failures = 0, updated_at = \(now) WHERE id = \(context.runId)
             """)
-        try await enqueueExecution(runId: context.runId, resumeTaskId: resumeTaskId, queueId: context.queueId, concurrency: context.concurrency,
+        try await enqueueExecution(runId: context.runId, environmentId: context.environmentId, resumeTaskId: resumeTaskId, queueId: context.queueId, concurrency: context.concurrency,
                                    runAt: runAt, in: tx)
     }
 

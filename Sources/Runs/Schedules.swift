@@ -53,7 +53,7 @@ extension RunEngine {
             try await tx.query("""
                 UPDATE schedule_sources SET last_event_timestamp = \(payload.ts), next_run_at = \(following), updated_at = \(now) WHERE id = \(payload.id)
                 """)
-            try await ScheduleTicks.plan(scheduleId: payload.id, at: following, queue: self.queue, in: tx)
+            try await ScheduleTicks.plan(scheduleId: payload.id, environmentId: try row.decode("environment_id"), at: following, queue: self.queue, in: tx)
             return event == nil ? "duplicate" : "fired"
         }
         metrics.tick(outcome: outcome, lag: now.timeIntervalSince(payload.ts))
@@ -122,7 +122,7 @@ extension RunEngine {
                     active = excluded.active, metadata = excluded.metadata, updated_at = excluded.updated_at
                 RETURNING id
                 """) else { throw RunServiceError.invalidInput("could not store the schedule") }
-            try await ScheduleTicks.plan(scheduleId: try row.decode("id"), at: next, queue: self.queue, in: tx)
+            try await ScheduleTicks.plan(scheduleId: try row.decode("id"), environmentId: environment.id, at: next, queue: self.queue, in: tx)
             return ScheduleRegistration(id: key, schedule: stored, metadata: metadata ?? .null, active: true)
         }
     }
@@ -186,7 +186,7 @@ extension RunEngine {
         let now = self.now()
         return try await database.transaction { tx in
             let orphans = try await tx.query("""
-                SELECT s.id, s.next_run_at FROM schedule_sources s
+                SELECT s.id, s.environment_id, s.next_run_at FROM schedule_sources s
                 WHERE s.active = \(true) AND NOT EXISTS (
                     SELECT 1 FROM kongflow_jobs j WHERE j.key = 'schedule-' || \(unsafeRaw: tx.dialect == .postgres ? "s.id::text" : "s.id"))
                 """)
@@ -195,7 +195,7 @@ extension RunEngine {
                 // A tick in the past fires at once, as the one catch-up; the chain goes on from there.
                 let next: Date = try row.decodeIfPresent("next_run_at") ?? now
                 try await tx.query("UPDATE schedule_sources SET next_run_at = \(next), updated_at = \(now) WHERE id = \(id)")
-                try await ScheduleTicks.plan(scheduleId: id, at: next, queue: self.queue, in: tx)
+                try await ScheduleTicks.plan(scheduleId: id, environmentId: try row.decode("environment_id"), at: next, queue: self.queue, in: tx)
             }
             return orphans.count
         }

@@ -109,14 +109,15 @@ extension RunEngine {
                 throw RunServiceError.notFound("Source not found")
             }
             guard try source.decode("active", as: Bool.self) else { return false }
+            let environmentId: UUID = try source.decode("environment_id")
             try await tx.query("""
                 INSERT INTO http_source_requests (id, source_id, environment_id, method, url, headers, body, response, events, delivered_at, created_at)
-                VALUES (\(id), \(sourceId), \(try source.decode("environment_id", as: UUID.self)), \(method), \(url),
+                VALUES (\(id), \(sourceId), \(environmentId), \(method), \(url),
                         \(SQLJSON(JSONValue.object(headers.mapValues(JSONValue.string)))), \(body.isEmpty ? nil : Data(body).base64EncodedString()),
                         NULL, NULL, NULL, \(now))
                 """)
             try await queue.enqueue(SourceTasks.deliver, payload: SourceTasks.DeliverPayload(id: id),
-                                    options: JobOptions(maxAttempts: SourceTasks.deliveryAttempts), in: tx)
+                                    options: JobOptions(maxAttempts: SourceTasks.deliveryAttempts, scope: environmentId.lowercasedString), in: tx)
             return true
         }
         guard stored else { return .inactive }

@@ -48,6 +48,36 @@ public struct TenancyService: Sendable {
         return try await createEnvironment(organization: "Default", project: "Default", type: .development)
     }
 
+    /// A one-time link to sign in to the dashboard as `environmentId`: the token is returned once
+    /// (only its digest is stored), expires after `lifetime` and works once. Issuing one also clears
+    /// links that expired a day ago or more.
+    public func issueLoginLink(environmentId: UUID, lifetime: TimeInterval = 15 * 60) async throws -> (token: String, expiresAt: Date) {
+        var rng = SystemRandomNumberGenerator()
+        let token = "kfl_" + APIKeys.randomString(count: 32, using: &rng)
+        let now = self.now()
+        let expiresAt = now.addingTimeInterval(lifetime)
+        try await database.transaction { tx in
+            try await tx.query("DELETE FROM dashboard_login_links WHERE expires_at < \(now.addingTimeInterval(-86400))")
+            try await tx.query("""
+                INSERT INTO dashboard_login_links (token_digest, environment_id, expires_at, used_at, created_at)
+                VALUES (\(APIKeys.digest(token)), \(environmentId), \(expiresAt), NULL, \(now))
+                """)
+        }
+        return (token, expiresAt)
+    }
+
+    /// The environment of a login link that is valid, unused and unexpired, marking it used; nil otherwise.
+    public func redeemLoginLink(_ token: String) async throws -> AuthenticatedEnvironment? {
+        guard token.hasPrefix("kfl_"), token.count <= 64 else { return nil }
+        let now = self.now()
+        guard let row = try await database.queryFirst("""
+            UPDATE dashboard_login_links SET used_at = \(now)
+            WHERE token_digest = \(APIKeys.digest(token)) AND used_at IS NULL AND expires_at > \(now)
+            RETURNING environment_id
+            """) else { return nil }
+        return try await environment(id: try row.decode("environment_id"))
+    }
+
     /// Resolves an `Authorization` header to its environment, or nil for anything that is not a
     /// valid, known secret key (missing header, other scheme, public `pk_` key, unknown key).
     public func authenticate(authorization header: String?) async throws -> AuthenticatedEnvironment? {

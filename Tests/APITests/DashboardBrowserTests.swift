@@ -6,7 +6,8 @@ import Testing
 import TestSupport
 
 /// The dashboard in a real browser (headless Chromium through WebDriver), as a person uses it: sign
-/// in, look at endpoints, re-index, follow a run to its tasks, on a desktop and a 375 px phone.
+/// in, look at endpoints, re-index, follow a run to its tasks, open a job, retry a dead queue job, on a
+/// desktop and a 375 px phone, and sign in again with a one-time link.
 /// Screenshots go to `.build/dashboard-screenshots/` for review.
 @Suite(.serialized) struct DashboardBrowserTests {
     static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -41,7 +42,7 @@ import TestSupport
                 #expect(try await browser.text(".error").contains("not the secret key"))
                 try await browser.type("#apiKey", env.apiKey)
                 try await browser.click("#sign-in")
-                #expect(try await browser.currentURL().hasSuffix("/endpoints"))
+                #expect(try await browser.waitForURL(suffix: "/endpoints").hasSuffix("/endpoints"))
                 let endpoints = try await browser.text()
                 #expect(endpoints.contains("my-endpoint") && endpoints.contains("SUCCESS"), "\(endpoints)")
                 try await browser.screenshot(to: "\(Self.screenshots)/endpoints.png")
@@ -67,11 +68,37 @@ import TestSupport
                 #expect(try await browser.script("return document.querySelector('time').getAttribute('title')").stringValue?.hasSuffix("Z") == true)
                 try await browser.screenshot(to: "\(Self.screenshots)/run.png")
 
+                // The job's own page: its versions and this run.
+                try await browser.click("nav a[href='/jobs']")
+                try await browser.click("a[href='/jobs/send-welcome-email']")
+                #expect(try await browser.text("h1") == "send-welcome-email")
+                #expect(try await browser.text("#versions").contains("1.0.0"))
+                #expect(try await browser.count("#job-runs tbody tr") == 1)
+
+                // The queue: a job that ran out of attempts, retried with a click.
+                let dead = try await stack.queue.enqueue("resize-avatar", payload: ["n": 1], options: .init(maxAttempts: 1, scope: env.id.lowercasedString))
+                #expect(try await eventually { try await stack.queue.job(id: dead)?.state(now: Date()) == .dead })
+                try await browser.click("nav a[href='/queue']")
+                #expect(try await browser.text("#dead").contains("resize-avatar"))
+                try await browser.screenshot(to: "\(Self.screenshots)/queue.png")
+                try await browser.click("#retry-\(dead)")
+                #expect(try await browser.text(".flash").contains("Job \(dead) (resize-avatar) queued to run again"))
+                #expect(try await eventually { try await stack.queue.job(id: dead)?.attempts == 2 }, "it ran again")
+                try await browser.open(base + "/runs/\(run.id.lowercasedString)")
+
                 // A phone: nothing wider than the screen but the tables, which scroll in their box.
                 try await browser.resize(width: 375, height: 800)
                 let overflow = try await browser.script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 #expect(overflow.numberValue == 0, "the run page fits 375 px")
                 try await browser.screenshot(to: "\(Self.screenshots)/run-375.png")
+
+                // Signed out, a one-time link from `kongflow dashboard-link` signs in again.
+                try await browser.click(".signout button")
+                #expect(try await browser.waitForURL(suffix: "/login").hasSuffix("/login"))
+                let link = try await client.call(.post, "/api/v1/dashboard/links", key: env.apiKey)
+                try await browser.open(base + (link.json["path"]?.stringValue ?? "/missing"))
+                try await browser.click("#use-link")
+                #expect(try await browser.waitForURL(suffix: "/endpoints").hasSuffix("/endpoints"))
             } catch {
                 await browser.quit()
                 throw error

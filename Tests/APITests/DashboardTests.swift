@@ -130,4 +130,72 @@ import TestSupport
             #expect(out.status == 303 && out.headers.first(name: "set-cookie")?.contains("Max-Age=0") == true)
         }
     }
+
+    /// The queue page (this environment's jobs only, dead ones retried through a CSRF-checked form),
+    /// the job page, and the one-time sign-in link of `kongflow dashboard-link`.
+    @Test(arguments: Backend.available)
+    func queueJobPagesAndOneTimeLinks(_ backend: Backend) async throws {
+        try await TestStack.run(backend) { stack, client in
+            let env = try await stack.environment()
+            let other = try await stack.environment(.production)
+            let base = "http://127.0.0.1:\(client.port!)"
+
+            // A one-time link signs in once; the GET alone does not use it up.
+            let link = try await client.call(.post, "/api/v1/dashboard/links", key: env.apiKey)
+            let path = try #require(link.json["path"]?.stringValue, "\(link.text)")
+            #expect(link.status == .ok && path.hasPrefix("/login/link?token=kfl_"))
+            var browser = Browser(base: base)
+            let landing = try await browser.get(path)
+            #expect(landing.status == 200 && landing.headers.first(name: "set-cookie") == nil && landing.html.contains(#"id="use-link""#))
+            let token = String(path.dropFirst("/login/link?token=".count))
+            let used = try await browser.post("/login/link", form: ["token": token])
+            #expect(used.status == 303 && used.headers.first(name: "location") == "/endpoints")
+            browser.cookie = used.headers.first(name: "set-cookie").map { String($0.prefix { $0 != ";" }) }
+            #expect(try await browser.get("/queue").status == 200)
+            let again = try await browser.post("/login/link", form: ["token": token])
+            #expect(again.status == 401 && again.headers.first(name: "set-cookie") == nil && again.html.contains("used already"))
+            #expect(try await Browser(base: base).post("/login/link", form: ["token": "kfl_forged"]).status == 401)
+            #expect(try await client.call(.post, "/api/v1/dashboard/links").status == .unauthorized)
+
+            // Empty queue: it says what fills it.
+            #expect(try await browser.get("/queue").html.contains("Nothing is queued"))
+
+            // A job of each environment that runs out of attempts (no worker knows its task).
+            let mine = try await stack.queue.enqueue(Self.hostile, payload: ["n": 1], options: .init(maxAttempts: 1, scope: env.id.lowercasedString))
+            let theirs = try await stack.queue.enqueue("their-task", payload: ["n": 2], options: .init(maxAttempts: 1, scope: other.id.lowercasedString))
+            #expect(try await eventually { try await stack.queue.jobs(state: .dead).count == 2 })
+            let queuePage = try await browser.get("/queue")
+            #expect(queuePage.html.contains(#"id="retry-\#(mine)""#) && !queuePage.html.contains("retry-\(theirs)") && !queuePage.html.contains("their-task"))
+            #expect(!queuePage.html.contains("<script>alert(2)") && queuePage.html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "task names and errors are text")
+            #expect(queuePage.html.contains("<td>1</td>"), "the dead count")
+
+            // Retry: refused without the form's token, another environment's job is not found, then it runs again.
+            #expect(try await browser.post("/queue/\(mine)/retry", form: [:]).status == 403)
+            let csrf = try #require(Browser.csrf(in: queuePage.html))
+            #expect(try await browser.post("/queue/\(theirs)/retry", form: ["csrf": csrf]).status == 404)
+            #expect(try await stack.queue.job(id: theirs)?.attempts == 1)
+            let retried = try await browser.post("/queue/\(mine)/retry", form: ["csrf": csrf])
+            #expect(retried.status == 303 && retried.headers.first(name: "location")?.hasPrefix("/queue?flash=Job%20\(mine)") == true)
+            #expect(try await eventually { try await stack.queue.job(id: mine).map { $0.attempts == 2 && $0.lockedAt == nil } == true },
+                    "the retried job ran once more")
+
+            // The job page: versions and recent runs; unknown and other environments' jobs are 404.
+            let server = try await ScriptedEndpoint.start(stack, client, environment: env, jobs: [ScriptedEndpoint.job("ping-job", event: "ping", filter: ["kind": ["a"]])]) { _ in
+                .json(200, #"{"status":"SUCCESS","output":{"ok":true}}"#)
+            }
+            defer { Task { await server.stop() } }
+            try await stack.send(client, env, "ping", payload: ["kind": "a"])
+            let run = try #require(try await stack.finishedRuns(env, count: 1).first)
+            let jobPage = try await browser.get("/jobs/ping-job")
+            #expect(jobPage.status == 200 && jobPage.html.contains(#"<table id="versions""#) && jobPage.html.contains("1.0.0"))
+            #expect(jobPage.html.contains("/runs/\(run.id.lowercasedString)") && jobPage.html.contains("&quot;kind&quot;"), "recent runs and the filter")
+            #expect(try await browser.get("/jobs").html.contains(#"<a href="/jobs/ping-job">"#))
+            #expect(try await browser.get("/jobs/nope").status == 404)
+            var otherBrowser = Browser(base: base)
+            let otherLogin = try await otherBrowser.post("/login", form: ["apiKey": other.apiKey])
+            otherBrowser.cookie = otherLogin.headers.first(name: "set-cookie").map { String($0.prefix { $0 != ";" }) }
+            #expect(try await otherBrowser.get("/jobs/ping-job").status == 404)
+            #expect(try await otherBrowser.get("/queue").html.contains("retry-\(theirs)"))
+        }
+    }
 }

@@ -87,6 +87,12 @@ import TestSupport
         let removedAgain = try await KongflowProcess.run(["integrations", "delete", "github"], environment: env)
         #expect(removedAgain.status != 0 && removedAgain.stderr.contains("Integration github not found"))
 
+        // A one-time dashboard link, printed as a URL on this server.
+        let link = try await KongflowProcess.run(["dashboard-link"], environment: env)
+        #expect(link.status == 0 && link.stdout.hasPrefix("\(env["KONGFLOW_API_URL"] ?? "?")/login/link?token=kfl_"), "\(link.stdout)\(link.stderr)")
+        let linkJSON = try JSONValue.parse(Data(try await KongflowProcess.run(["dashboard-link", "--json"], environment: env).stdout.utf8))
+        #expect(linkJSON["url"]?.stringValue?.contains("/login/link?token=kfl_") == true && linkJSON["expiresAt"]?.stringValue != nil)
+
         // Every id any command prints, as text or JSON, is lowercase.
         for arguments in [["endpoints", "list"], ["endpoints", "list", "--json"], ["endpoints", "show", "my-endpoint"], ["endpoints", "show", "my-endpoint", "--json"],
                           ["registered-jobs", "list"], ["registered-jobs", "show", "send-welcome-email"], ["runs", "list"], ["runs", "list", "--json"],

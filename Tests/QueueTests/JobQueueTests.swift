@@ -261,6 +261,40 @@ import TestSupport
             await #expect(throws: QueueError.jobNotFound(b)) { try await queue.delete(id: b) }
         }
     }
+    /// A scope (an environment) sees, counts and retries its own jobs only, also through a keyed replace.
+    @Test(arguments: Backend.available)
+    func scopesSeeCountAndRetryTheirOwnJobs(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            let dead = try await enqueue(queue, "t", 1, .init(queueName: "q", maxAttempts: 1, scope: "a"))
+            _ = try await enqueue(queue, "t", 2, .init(scope: "a"))
+            let other = try await enqueue(queue, "t", 3, .init(maxAttempts: 1, scope: "b"))
+            _ = try await enqueue(queue, "t", 4)
+            let keyed = try await enqueue(queue, "t", 5, .init(jobKey: "k", scope: "b"))
+            #expect(try await enqueue(queue, "t", 6, .init(jobKey: "k", scope: "a")) == keyed)
+            #expect(try await queue.job(id: keyed)?.scope == "a", "a keyed replace takes the new job's scope")
+            let claimed = try await queue.claim(workerId: "w", limit: 10)
+            try await queue.finish(workerId: "w", completed: [], failed: claimed.filter { [dead, other].contains($0.id) }.map { .init(job: $0, error: "boom") })
+            try await queue.finish(workerId: "w", completed: claimed.filter { ![dead, other].contains($0.id) }, failed: [])
+            let later = try await enqueue(queue, "t", 7, .init(scope: "a"))
+
+            #expect(try await queue.jobs(scope: "a").map(\.id) == [dead, later])
+            #expect(try await queue.jobs(state: .dead, scope: "a").map(\.id) == [dead])
+            #expect(try await queue.jobs(state: .dead, scope: "a").first?.lastError == "boom")
+            let counts = try await queue.counts(scope: "a")
+            #expect(counts.map(\.queueName) == [nil, "q"] || counts.map(\.queueName) == ["q", nil])
+            #expect(counts.first { $0.queueName == "q" }?.counts[.dead] == 1)
+            #expect(counts.first { $0.queueName == nil }?.counts[.available] == 1)
+            #expect(try await queue.counts(scope: "nobody").isEmpty)
+
+            await #expect(throws: QueueError.jobNotFound(other)) { try await queue.retry(id: other, scope: "a") }
+            #expect(try await queue.job(id: other)?.state(now: clock.now) == .dead)
+            let retried = try await queue.retry(id: dead, scope: "a")
+            #expect(retried.state(now: clock.now) == .available && retried.scope == "a")
+        }
+    }
+
     @Test(arguments: Backend.available)
     func namedQueuesRunUpToTheirConcurrency(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in

@@ -50,6 +50,9 @@ public final class WebDriver {
         }
         guard let id = answer["value"]?["sessionId"]?.stringValue else { throw Failure("chromedriver gave no session: \(answer.jsonString())") }
         session = id
+        // A click that submits a form returns before the next page is there: finding an element
+        // waits for it (up to 10 s) instead of failing at once.
+        _ = try await call(.POST, "/timeouts", ["implicit": 10000])
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -76,6 +79,16 @@ public final class WebDriver {
 
     public func open(_ url: String) async throws { _ = try await call(.POST, "/url", ["url": .string(url)]) }
     public func currentURL() async throws -> String { try await call(.GET, "/url")["value"]?.stringValue ?? "" }
+    /// The page's URL once it ends with `suffix` (a click that submits a form returns before the
+    /// browser has followed the answer's redirect), or the URL it is still at after `timeout`.
+    public func waitForURL(suffix: String, timeout: Duration = .seconds(15)) async throws -> String {
+        var url = try await currentURL()
+        _ = try await eventually(timeout: timeout) {
+            url = try await currentURL()
+            return url.hasSuffix(suffix)
+        }
+        return url
+    }
     public func title() async throws -> String { try await call(.GET, "/title")["value"]?.stringValue ?? "" }
 
     /// The first element matching `css`.

@@ -41,7 +41,7 @@ public struct PostgresQueueDriver: QueueDriver {
         var ctes: [SQLQuery] = queues.enumerated().map { "queue_\(unsafeRaw: String($0.offset)) AS (\($0.element))" }
         ctes.append("""
             inserted AS (
-                INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at)
+                INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
                 VALUES \(SQLQuery.joined(jobs.map { Self.values($0, now: now) }))
                 RETURNING id)
             """)

@@ -12,5 +12,7 @@ public enum Migrations {
         m0009IntegrationConnections,
         m0010HttpSourceRequests,
         m0011DynamicTriggerRegistrations,
+        m0012JobScope,
+        m0013DashboardLoginLinks,
     ]
 }
