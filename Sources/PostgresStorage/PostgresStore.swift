@@ -20,12 +20,20 @@ public final class PostgresStore: Database, Sendable {
     private let listeners: PostgresListeners
     /// When a leased use of a connection last succeeded: tells a busy pool from a server that is down.
     private let lastAnswer = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+    /// Every leased use in progress, by id, with what fails it: a server restart ends them all.
+    private let inFlight = NIOLockedValueBox<[UUID: LeaseInFlight]>([:])
+    private let restartCheckInterval: Duration
+    private let restartWatch = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let generations = ConnectionGenerations()
 
     public struct Options: Sendable {
         public var maximumConnections: Int = 20
         public var connectTimeout: Duration = .seconds(5)
         /// How long one leased use of a connection (a statement or a whole transaction) may take.
         public var workTimeout: Duration = .seconds(60)
+        /// How often the server's start time is read: when it changes, PostgreSQL restarted, and every
+        /// statement still waiting on a connection from before is failed at once (see `watchForRestarts`).
+        public var restartCheckInterval: Duration = .seconds(2)
         public init() {}
     }
 
@@ -41,22 +49,31 @@ public final class PostgresStore: Database, Sendable {
         let seconds = options.connectTimeout.components.seconds
         probeConfiguration.options.connectTimeout = .seconds(seconds)
         let probeTarget = probeConfiguration
+        let serverStarted: String
         do {
             let probe = try await withDeadline(options.connectTimeout + .seconds(1)) {
                 try await PostgresConnection.connect(configuration: probeTarget, id: 0, logger: logger)
+            }
+            // The first reading for the restart watch, taken before any work can crowd it out.
+            serverStarted = try await withDeadline(options.connectTimeout) {
+                try await Self.run("SELECT pg_postmaster_start_time()::text AS started", on: probe, logger: logger).first?.decode("started", as: String.self) ?? ""
             }
             try await probe.close()
         } catch {
             throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresStore.describe(error))")
         }
-        return PostgresStore(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout,
-                                workTimeout: options.workTimeout, logger: logger)
+        let store = PostgresStore(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout,
+                                  workTimeout: options.workTimeout, restartCheckInterval: options.restartCheckInterval, logger: logger)
+        store.watchForRestarts(serverStarted: serverStarted)
+        return store
     }
 
-    init(configuration: PostgresClient.Configuration, displayName: String, leaseTimeout: Duration, workTimeout: Duration, logger: Logger) {
+    init(configuration: PostgresClient.Configuration, displayName: String, leaseTimeout: Duration, workTimeout: Duration,
+         restartCheckInterval: Duration, logger: Logger) {
         self.configuration = configuration
         self.leaseTimeout = leaseTimeout
         self.workTimeout = workTimeout
+        self.restartCheckInterval = restartCheckInterval
         self.displayName = displayName
         self.logger = logger
         // The pool logs every failed reconnect at info; keep that out of normal logs.
@@ -89,15 +106,36 @@ public final class PostgresStore: Database, Sendable {
         let client = self.client
         let (leaseTimeout, workTimeout) = (self.leaseTimeout, self.workTimeout)
         let lastAnswer = self.lastAnswer
+        let inFlight = self.inFlight
+        let generations = self.generations
+        let configurationMaximum = configuration.options.maximumConnections
+        let id = UUID()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 lease.begin(continuation)
+                inFlight.withLockedValue {
+                    $0[id] = LeaseInFlight(started: .now) { error in
+                        guard lease.finish(.failure(error)) else { return }
+                        lease.cancel()
+                        if let connection = lease.connection { Task { try? await connection.close() } }
+                    }
+                }
                 let work = Task {
+                    defer { inFlight.withLockedValue { _ = $0.removeValue(forKey: id) } }
                     do {
-                        let value = try await client.withConnection { connection in
-                            lease.leased(connection)
-                            return try await body(connection)
+                        var value: T? = nil
+                        // A connection from before a restart the watch saw is closed unused, and another taken.
+                        for _ in 0..<(configurationMaximum + 1) where value == nil {
+                            value = try await client.withConnection { connection -> T? in
+                                guard generations.admit(connection.id) else {
+                                    try? await connection.close()
+                                    return nil
+                                }
+                                lease.leased(connection)
+                                return try await body(connection)
+                            }
                         }
+                        guard let value else { throw StorageError.unavailable("PostgreSQL: every pooled connection was from before its restart") }
                         lastAnswer.withLockedValue { $0 = .now }
                         lease.finish(.success(value))
                     } catch {
@@ -128,6 +166,52 @@ public final class PostgresStore: Database, Sendable {
         } onCancel: {
             lease.cancel()
         }
+    }
+
+    /// Reads the server's start time every `restartCheckInterval`. PostgreSQL ends every session when
+    /// it stops, but a statement in flight at that moment was seen never to complete in postgres-nio
+    /// (RELIABILITY.md): without this it held its job (and the job's serial queue) until the work
+    /// deadline. When the start time changes, the uses that began before the new server was seen
+    /// cannot be on a live session, so they fail now and their connections are closed. A use that began
+    /// on the new server within the last check interval fails too; every caller retries or reports it.
+    func watchForRestarts(serverStarted: String) {
+        let interval = restartCheckInterval
+        let task = Task { [weak self] in
+            var known = serverStarted
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self, !Task.isCancelled else { return }
+                let seenAt = ContinuousClock.now
+                let started: String
+                do {
+                    started = try await self.queryFirst("SELECT pg_postmaster_start_time()::text AS started")?.decode("started", as: String.self) ?? ""
+                } catch {
+                    self.logger.debug("restart check failed", metadata: ["error": "\(error)", "took": "\(ContinuousClock.now - seenAt)"])
+                    continue
+                }
+                if started != known {
+                    self.logger.info("PostgreSQL restarted", metadata: ["started": "\(started)", "previous": "\(known)"])
+                    self.serverRestarted(before: seenAt)
+                    known = started
+                }
+            }
+        }
+        restartWatch.withLockedValue { $0 = task }
+    }
+
+    /// Fails every leased use that began before `instant`; returns how many.
+    @discardableResult
+    package func serverRestarted(before instant: ContinuousClock.Instant) -> Int {
+        generations.serverRestarted()
+        let stale = inFlight.withLockedValue { inFlight -> [LeaseInFlight] in
+            let stale = inFlight.filter { $0.value.started < instant }
+            for key in stale.keys { inFlight.removeValue(forKey: key) }
+            return Array(stale.values)
+        }
+        guard !stale.isEmpty else { return 0 }
+        logger.warning("PostgreSQL restarted; failing the statements that were in flight on its old sessions", metadata: ["count": "\(stale.count)"])
+        for use in stale { use.fail(StorageError.unavailable("PostgreSQL restarted while this statement was in flight")) }
+        return stale.count
     }
 
     @discardableResult
@@ -164,6 +248,7 @@ public final class PostgresStore: Database, Sendable {
     /// its connections has closed, and one left with a statement that never completes (see `withLease`)
     /// was seen to hold a test's teardown, and would hold a server's shutdown, forever.
     public func close() async {
+        restartWatch.withLockedValue { $0?.cancel() }
         await listeners.close()
         runTask.cancel()
         let runTask = self.runTask
@@ -269,6 +354,36 @@ final class PostgresTransaction: Transaction, @unchecked Sendable {
 }
 
 /// The state of one `withLease` call: its caller is answered exactly once, by the work or by the timer.
+/// Tells connections made before the last restart the watch saw from later ones. After a restart,
+/// postgres-nio's pool can still hand out a connection to the old server whose next statement never
+/// completes (RELIABILITY.md); such a connection is closed unused instead. The pool numbers its
+/// connections in creation order and leases each one as soon as it is made, so every connection from
+/// before the restart has an id no greater than the largest one seen by then.
+package final class ConnectionGenerations: Sendable {
+    private struct State {
+        var largestSeen: PostgresConnection.ID = .min
+        var firstAdmitted: PostgresConnection.ID = .min
+    }
+    private let state = NIOLockedValueBox(State())
+
+    package init() {}
+    package func serverRestarted() { state.withLockedValue { $0.firstAdmitted = $0.largestSeen == .min ? .min : $0.largestSeen + 1 } }
+
+    /// Whether the connection may be used: it was made after the last restart seen.
+    package func admit(_ id: PostgresConnection.ID) -> Bool {
+        state.withLockedValue { state in
+            state.largestSeen = max(state.largestSeen, id)
+            return id >= state.firstAdmitted
+        }
+    }
+}
+
+/// A leased use of a connection in progress: when it began, and how to fail it.
+struct LeaseInFlight: Sendable {
+    let started: ContinuousClock.Instant
+    let fail: @Sendable (StorageError) -> Void
+}
+
 final class Lease<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?

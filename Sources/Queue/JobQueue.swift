@@ -134,14 +134,21 @@ public struct JobQueue: Sendable {
 
     /// Records finished jobs of `workerId` at once: completed ones are deleted, failed ones get their
     /// error and next run time. Jobs no longer locked by this worker (rescued meanwhile) are left alone.
-    public func finish(workerId: String, completed: [Job], failed: [Failure]) async throws {
+    /// Returns the failed jobs' retry times.
+    @discardableResult
+    public func finish(workerId: String, completed: [Job], failed: [Failure]) async throws -> [Date] {
         let now = self.now()
         let failures = failed.map { failure in
             let runAt = failure.retryNow ? now : max(now, failure.job.runAt).addingTimeInterval(Self.retryDelay(attempts: failure.job.attempts))
             return FailedJobRow(id: failure.job.id, error: failure.error, runAt: runAt)
         }
         try await driver.finish(workerId: workerId, completed: completed.map(\.id), failed: failures, now: now)
+        return failures.map(\.runAt)
     }
+
+    /// How long until `date`, by this queue's clock.
+    func interval(until date: Date) -> TimeInterval { date.timeIntervalSince(now()) }
+    var currentTime: Date { now() }
 
     // MARK: Workers and crash recovery
 

@@ -123,6 +123,7 @@ public final class Worker: Service, Sendable {
                 if free > 0 {
                     let claimed: [Job]
                     do {
+                        state.claiming(at: queue.currentTime)
                         claimed = try await queue.claim(workerId: id, limit: free)
                     } catch {
                         logger.error("claim failed", metadata: ["error": "\(error)"])
@@ -139,8 +140,8 @@ public final class Worker: Service, Sendable {
                     }
                 }
                 // A claim returns every runnable job it may take, so the next useful moment is a
-                // finished job, a notification or the poll interval.
-                await wakeups.wait(timeout: configuration.pollInterval)
+                // finished job, a notification, a retry this worker scheduled, or the poll interval.
+                await wakeups.wait(timeout: nextWait())
             }
         }
         // Cancelled jobs have reported by now.
@@ -165,11 +166,20 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// The poll interval, or less when a job this worker failed is due for its retry sooner: no
+    /// notification announces a retry, and with a long poll interval (LISTEN doing the waking) a
+    /// retry 3 s away would otherwise wait for the next poll.
+    private func nextWait() -> Duration {
+        guard let retry = state.nextRetry() else { return configuration.pollInterval }
+        // A little after the retry's time, so that the claim finds it runnable.
+        return min(configuration.pollInterval, .milliseconds(max(1, Int64(queue.interval(until: retry) * 1000) + 5)))
+    }
+
     private func flush() async {
         let (completed, failed) = state.takeFinished()
         guard !completed.isEmpty || !failed.isEmpty else { return }
         do {
-            try await queue.finish(workerId: id, completed: completed, failed: failed)
+            state.retries(at: try await queue.finish(workerId: id, completed: completed, failed: failed))
         } catch {
             // The jobs stay locked by us; the next flush tries again, and if this process dies the
             // rescuer releases them.
@@ -187,6 +197,10 @@ final class WorkerState: Sendable {
         var running = 0
         var completed: [Job] = []
         var failed: [JobQueue.Failure] = []
+        /// Retry times of jobs this worker failed, earliest first (at most 1,000 kept; later ones wait for a poll).
+        var retries: [Date] = []
+        /// When the last claim began: retries due by then were runnable for it.
+        var lastClaim: Date?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -195,6 +209,21 @@ final class WorkerState: Sendable {
     var running: Int { state.withLockedValue { $0.running } }
 
     func stopClaiming() { state.withLockedValue { $0.claiming = false } }
+
+    func retries(at dates: [Date]) {
+        guard !dates.isEmpty else { return }
+        state.withLockedValue { $0.retries = Array(($0.retries + dates).sorted().prefix(1000)) }
+    }
+
+    func claiming(at date: Date) { state.withLockedValue { $0.lastClaim = date } }
+
+    /// The earliest retry that the last claim could not take yet.
+    func nextRetry() -> Date? {
+        state.withLockedValue { state in
+            if let lastClaim = state.lastClaim { state.retries.removeAll { $0 <= lastClaim } }
+            return state.retries.first
+        }
+    }
     func started() { state.withLockedValue { $0.running += 1 } }
 
     func finished(_ job: Job, _ error: String?) {

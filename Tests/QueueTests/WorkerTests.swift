@@ -83,6 +83,29 @@ final class Gate: @unchecked Sendable {
         }
     }
 
+    /// No notification announces a retry: the worker that failed a job wakes for its retry itself,
+    /// well before a long poll interval (what LISTEN-driven deployments use) would.
+    @Test(arguments: Backend.available)
+    func aFailedJobIsRetriedAtItsTimeNotAtTheNextPoll(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db)
+            let attempts = Recorder()
+            var registry = TaskRegistry()
+            registry.register("flaky", payload: Payload.self) { _, context in
+                await attempts.end(.init(id: context.job.id, queue: nil, start: .now, end: .now))
+                if context.job.attempts == 1 { throw TaskError.unknownTask("first attempt fails") }
+            }
+            var configuration = Self.configuration()
+            configuration.pollInterval = .seconds(120)
+            let worker = Worker(queue: queue, registry: registry, configuration: configuration, logger: TestDatabase.testLogger)
+            try await Self.running(worker) {
+                let id = try await queue.enqueue("flaky", payload: Payload(n: 1))
+                #expect(try await eventually(timeout: .seconds(30)) { try await queue.job(id: id) == nil }, "retried about 2.7 s after the failure")
+                #expect(await attempts.count == 2)
+            }
+        }
+    }
+
     @Test(arguments: Backend.available)
     func runsJobsSeriallyPerNamedQueueAndFailsUnknownOnesClearly(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in

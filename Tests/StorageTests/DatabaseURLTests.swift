@@ -82,4 +82,38 @@ import TestSupport
         #expect(ContinuousClock.now - start < .seconds(10), "answered at the deadline, not when the statement ended")
         #expect(try await db.queryFirst("SELECT 41 + 1 AS n")?.decode("n", as: Int.self) == 42)
     }
+
+    /// Connections made before a restart (lower pool ids) are refused after it; later ones are used.
+    @Test func connectionsFromBeforeARestartAreRefused() {
+        let generations = ConnectionGenerations()
+        #expect(generations.admit(1) && generations.admit(2) && generations.admit(1))
+        generations.serverRestarted()
+        #expect(!generations.admit(1) && !generations.admit(2))
+        #expect(generations.admit(3) && generations.admit(3))
+        generations.serverRestarted()
+        #expect(!generations.admit(3) && generations.admit(4))
+    }
+
+    /// When the restart watch sees a new server start time, a statement in flight from before fails at
+    /// once (postgres-nio was seen never to complete one after a restart) and the store stays usable.
+    @Test(.enabled(if: Backend.available.contains(.postgres)))
+    func statementsFromBeforeARestartFailAtOnce() async throws {
+        let db = try await PostgresStore.connect(url: try PostgresURL(try await TestDatabase.freshURL(.postgres)))
+        defer { Task { await db.close() } }
+        let sleeping = Task { _ = try await db.transaction { tx in try await tx.query("SELECT pg_sleep(29)") } }
+        #expect(try await eventually {
+            try await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(29)'").count == 1
+        })
+        let start = ContinuousClock.now
+        #expect(db.serverRestarted(before: .now) == 1)
+        do {
+            try await sleeping.value
+            Issue.record("pg_sleep(29) was not failed")
+        } catch let error as StorageError {
+            #expect(error == .unavailable("PostgreSQL restarted while this statement was in flight"))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(db.serverRestarted(before: .now) == 0, "nothing else was in flight")
+        #expect(try await db.queryFirst("SELECT 41 + 1 AS n")?.decode("n", as: Int.self) == 42)
+    }
 }
