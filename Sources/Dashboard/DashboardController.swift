@@ -227,7 +227,7 @@ public struct DashboardController: Sendable {
                 }
                 let rows = runs.map(runRow)
                 let statuses = RunStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] as [String: Any] }
-                return page("Runs", "runs", ["runs": rows, "hasRuns": !rows.isEmpty, "job": job ?? "", "statuses": statuses,
+                return page("Runs", "runs", ["runs": rows, "hasRuns": !rows.isEmpty, "showJob": true, "job": job ?? "", "statuses": statuses,
                                              "filtered": job != nil || status != nil, "chart": Charts.runsPerHour(runs, now: now()), "nav_runs": true],
                             viewer: viewer)
             }

@@ -203,14 +203,7 @@ enum Templates {
         <div class="table"><table id="job-runs">
           <thead><tr><th>Run</th><th>Status</th><th>Started</th><th>Took</th></tr></thead>
           <tbody>
-          {{#runs}}
-          <tr>
-            <td><a href="/runs/{{id}}">#{{number}}</a></td>
-            <td><span class="status {{statusClass}}">{{status}}</span></td>
-            <td><time datetime="{{at}}" title="{{at}}">{{ago}}</time></td>
-            <td>{{took}}</td>
-          </tr>
-          {{/runs}}
+          {{#runs}}{{> runRow}}{{/runs}}
           </tbody>
         </table></div>
         <p><a href="/runs?job={{slugQuery}}">All runs of {{slug}}</a></p>
@@ -282,14 +275,7 @@ enum Templates {
         <div class="table"><table id="runs">
           <thead><tr><th>Run</th><th>Status</th><th>Started</th><th>Took</th></tr></thead>
           <tbody>
-          {{#runs}}
-          <tr>
-            <td><a href="/runs/{{id}}">{{job}} #{{number}}</a></td>
-            <td><span class="status {{statusClass}}">{{status}}</span></td>
-            <td><time datetime="{{at}}" title="{{at}}">{{ago}}</time></td>
-            <td>{{took}}</td>
-          </tr>
-          {{/runs}}
+          {{#runs}}{{> runRow}}{{/runs}}
           </tbody>
         </table></div>
         {{/hasRuns}}
@@ -312,6 +298,15 @@ enum Templates {
         <pre id="payload">{{payload}}</pre>
         <h2>{{outputTitle}}</h2>
         <pre id="output">{{output}}</pre>
+        """,
+        // A run in a table; `showJob` (set by the runs page) puts the job's slug before the number.
+        "runRow": """
+          <tr>
+            <td><a href="/runs/{{id}}">{{#showJob}}{{job}} {{/showJob}}#{{number}}</a></td>
+            <td><span class="status {{statusClass}}">{{status}}</span></td>
+            <td><time datetime="{{at}}" title="{{at}}">{{ago}}</time></td>
+            <td>{{took}}</td>
+          </tr>
         """,
         "notFound": """
         <h1>Not found</h1>
