@@ -85,6 +85,15 @@ public struct IO: Sendable {
         return try await call("/api/v1/\(clientId)/sources/\(escapedKey)", body: .object(body), method: .PUT)
     }
 
+    /// Fails at once when nothing listens at the API URL, as the SDK's fetch does: the shared client
+    /// retries a refused connection until the request's deadline, which turned a wrong `--api-url`
+    /// into a 30 s stall of every run that calls back.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     func call(_ path: String, body: JSONValue, idempotencyKey: String? = nil, method: HTTPMethod = .POST) async throws -> JSONValue {
         var request = HTTPClientRequest(url: apiURL + path)
         request.method = method
@@ -92,7 +101,7 @@ public struct IO: Sendable {
         request.headers.add(name: "authorization", value: "Bearer \(apiKey)")
         if let idempotencyKey { request.headers.add(name: "idempotency-key", value: idempotencyKey) }
         request.body = .bytes(ByteBuffer(bytes: body.jsonBytes()))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await Self.http.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 16 << 20)
         let json = (try? JSONValue.parse(Data(bytes.readableBytesView))) ?? .null
         guard response.status.code == 200 else {

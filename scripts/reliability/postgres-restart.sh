@@ -44,7 +44,7 @@ PIDS+=($!)
 PORT=$(wait_for 'address=http://127\.0\.0\.1:([0-9]+)' "$WORK/serve.log" 60)
 KEY=$(wait_for 'API key \(shown once[^)]*\): (tr_dev_[A-Za-z0-9]{20})' "$WORK/serve.log" 60)
 API="http://127.0.0.1:$PORT"
-"$KONGFLOW" example-endpoint --port 0 --api-key "$KEY" --id big --extra-jobs 2990 >"$WORK/example.log" 2>&1 &
+"$KONGFLOW" example-endpoint --port 0 --api-key "$KEY" --api-url "$API" --id big --extra-jobs 2990 >"$WORK/example.log" 2>&1 &
 PIDS+=($!)
 ENDPOINT=$(wait_for 'url=(http://127\.0\.0\.1:[0-9]+/api/trigger)' "$WORK/example.log" 60)
 
@@ -81,7 +81,7 @@ until [ "$(status_of "$API/api/v1/whoami")" = 200 ] || [ $((SECONDS - start)) -g
 check "API recovers by itself ($((SECONDS - start)) s after the restart)" test "$(status_of "$API/api/v1/whoami")" = 200
 
 # A new endpoint indexes promptly: the worker was woken by LISTEN/NOTIFY, not by its 120 s poll.
-"$KONGFLOW" example-endpoint --port 0 --api-key "$KEY" --id small >"$WORK/small.log" 2>&1 &
+"$KONGFLOW" example-endpoint --port 0 --api-key "$KEY" --api-url "$API" --id small >"$WORK/small.log" 2>&1 &
 PIDS+=($!)
 SMALL=$(wait_for 'url=(http://127\.0\.0\.1:[0-9]+/api/trigger)' "$WORK/small.log" 60)
 check "create another endpoint after the restart" test "$(status_of -X POST -H 'content-type: application/json' \
