@@ -53,18 +53,14 @@ extension RegistrationService {
                 ON CONFLICT (dynamic_trigger_id, key) DO UPDATE SET source_id = excluded.source_id, metadata = excluded.metadata, updated_at = excluded.updated_at
                 RETURNING id
                 """) else { throw DynamicTriggerError.invalid("The registration could not be stored") }
-            guard let source = try await tx.queryFirst("""
-                SELECT s.key, s.params, s.active, s.channel_data, i.slug AS integration_slug, st.value AS secret
-                FROM trigger_sources s JOIN integrations i ON i.id = s.integration_id
-                JOIN secret_references sr ON sr.id = s.secret_reference_id LEFT JOIN secret_store st ON st.key = sr.key
-                WHERE s.id = \(sourceId)
-                """), let sealed = try source.json("secret")?["sealed"]?.stringValue else {
+            guard let source = try await StoredSource.read(id: sourceId, in: tx),
+                  let secret = try StoredSource.openSecret(source.storedSecret, with: secrets) else {
                 throw DynamicTriggerError.invalid("Only HTTP sources can be registered")
             }
             return RegisterSourceEvent(
-                id: try registration.decode("id", as: UUID.self).lowercasedString, key: try source.decode("key"), params: try source.json("params") ?? [:],
-                active: try source.decode("active"), secret: try secrets.open(sealed), data: try source.json("channel_data"),
-                url: "\(publicURL)/api/v1/sources/http/\(sourceId.lowercasedString)", clientId: try source.decode("integration_slug"),
+                id: try registration.decode("id", as: UUID.self).lowercasedString, key: source.key, params: source.params ?? [:],
+                active: source.active, secret: secret, data: source.channelData,
+                url: "\(publicURL)/api/v1/sources/http/\(sourceId.lowercasedString)", clientId: source.integrationSlug,
                 events: Array(Set(body.source.eventNames)).sorted(), missingEvents: [], orphanedEvents: [])
         }
     }

@@ -25,32 +25,26 @@ extension RunEngine {
     /// ActivateSourceService: ingests `dev.trigger.source.register` with the source's secret and
     /// channel URL, which runs the SDK's generated registration job for the source's key.
     func activateSource(_ payload: SourceTasks.ActivatePayload, context: JobContext) async throws {
-        guard let source = try await database.queryFirst("""
-            SELECT s.key, s.params, s.active, s.channel, s.channel_data, s.environment_id, i.slug AS integration_slug, st.value AS secret
-            FROM trigger_sources s JOIN integrations i ON i.id = s.integration_id
-            JOIN secret_references sr ON sr.id = s.secret_reference_id LEFT JOIN secret_store st ON st.key = sr.key
-            WHERE s.id = \(payload.id)
-            """), try source.decode("channel", as: String.self) == "HTTP" else { return }
-        let secret = try openSourceSecret(try source.json("secret"))
+        guard let source = try await StoredSource.read(id: payload.id, in: database), source.channel == "HTTP" else { return }
+        let secret = try openSourceSecret(source.storedSecret)
         let events = try await database.query("SELECT name, registered FROM trigger_source_events WHERE source_id = \(payload.id) ORDER BY name")
         let names = try events.map { try $0.decode("name", as: String.self) }
         let unregistered = try events.filter { try !$0.decode("registered", as: Bool.self) }.map { try $0.decode("name", as: String.self) }
-        let active: Bool = try source.decode("active")
+        let active = source.active
         let event = RegisterSourceEvent(
-            id: payload.id.lowercasedString, key: try source.decode("key"), params: try source.json("params") ?? [:], active: active, secret: secret,
-            data: try source.json("channel_data"), url: "\(configuration.publicURL)/api/v1/sources/http/\(payload.id.lowercasedString)",
-            clientId: try source.decode("integration_slug"), events: active ? names.filter { !unregistered.contains($0) } : names,
+            id: payload.id.lowercasedString, key: source.key, params: source.params ?? [:], active: active, secret: secret,
+            data: source.channelData, url: "\(configuration.publicURL)/api/v1/sources/http/\(payload.id.lowercasedString)",
+            clientId: source.integrationSlug, events: active ? names.filter { !unregistered.contains($0) } : names,
             missingEvents: active ? unregistered : [], orphanedEvents: payload.orphanedEvents)
-        guard let environment = try await TenancyService(database: database).environment(id: try source.decode("environment_id")) else { return }
+        guard let environment = try await TenancyService(database: database).environment(id: source.environmentId) else { return }
         _ = try await ingest(SendEventBody(id: "\(payload.id.lowercasedString):\(context.job.id)", name: "dev.trigger.source.register", source: "trigger.dev",
                                            payload: try JSONValue(encoding: event)), environment: environment)
     }
 
     /// The source's HTTP secret: sealed by registration (`{"sealed"}`), or as trigger.dev stored it (`{"secret"}`).
     func openSourceSecret(_ stored: JSONValue?) throws -> String {
-        if let sealed = stored?["sealed"]?.stringValue { return try integrations.secrets.open(sealed) }
-        if let plain = stored?["secret"]?.stringValue { return plain }
-        throw RunServiceError.notFound("HTTP Secret not found")
+        guard let secret = try StoredSource.openSecret(stored, with: integrations.secrets) else { throw RunServiceError.notFound("HTTP Secret not found") }
+        return secret
     }
 
     // MARK: PUT /api/v1/:client/sources/:key
