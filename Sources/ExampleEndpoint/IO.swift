@@ -89,7 +89,10 @@ public struct IO: Sendable {
     /// retries a refused connection until the request's deadline, which turned a wrong `--api-url`
     /// into a 30 s stall of every run that calls back.
     static let http: HTTPClient = {
-        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)))
+        // Many runs call back at once (a burst of schedule ticks): waiting for one of only eight
+        // connections per host timed calls out.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
         configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()

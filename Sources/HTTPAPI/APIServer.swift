@@ -28,7 +28,8 @@ public struct APIDependencies: Sendable {
     public init(database: any Database, endpoints: EndpointService, runs: RunEngine, integrations: IntegrationService,
                 registration: RegistrationService, metrics: PrometheusCollectorRegistry, logger: Logger) {
         self.database = database
-        self.tenancy = TenancyService(database: database)
+        // Keys verified in the last 2 s skip their lookup; README (Security) states the revocation delay.
+        self.tenancy = TenancyService(database: database, verifiedKeys: VerifiedKeys(lifetime: .seconds(2)))
         self.migrations = MigrationRunner(database: database, logger: logger)
         self.endpoints = endpoints
         self.runs = runs

@@ -6,10 +6,13 @@ public struct TenancyService: Sendable {
     public let database: any Database
     let repository = TenancyRepository()
     let now: @Sendable () -> Date
+    /// Set for the API server (see `VerifiedKeys`); nil elsewhere, where every check reads the database.
+    let verifiedKeys: VerifiedKeys?
 
-    public init(database: any Database, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: any Database, now: @escaping @Sendable () -> Date = Date.init, verifiedKeys: VerifiedKeys? = nil) {
         self.database = database
         self.now = now
+        self.verifiedKeys = verifiedKeys
     }
 
     /// Creates a new environment, and its organization and project if they do not exist yet (by slug).
@@ -35,6 +38,7 @@ public struct TenancyService: Sendable {
     public func rotateKeys(environmentId: UUID) async throws -> AuthenticatedEnvironment {
         let now = self.now()
         let repository = self.repository
+        verifiedKeys?.removeAll()
         return try await database.transaction { tx in
             try await repository.rotateKeys(environmentId: environmentId, now: now, in: tx)
             return try await repository.environment(id: environmentId, in: tx)!
@@ -84,8 +88,11 @@ public struct TenancyService: Sendable {
         guard let header, header.hasPrefix("Bearer ") else { return nil }
         let key = String(header.dropFirst("Bearer ".count))
         guard APIKeys.looksLikeSecretKey(key) else { return nil }
-        guard let environment = try await repository.environment(apiKeyDigest: APIKeys.digest(key), in: database),
+        let digest = APIKeys.digest(key)
+        if let cached = verifiedKeys?.environment(digest: digest), APIKeys.constantTimeEquals(cached.apiKey, key) { return cached }
+        guard let environment = try await repository.environment(apiKeyDigest: digest, in: database),
               APIKeys.constantTimeEquals(environment.apiKey, key) else { return nil }
+        verifiedKeys?.remember(environment, digest: digest)
         return environment
     }
 }

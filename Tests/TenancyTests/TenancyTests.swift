@@ -65,6 +65,27 @@ import TestSupport
         }
     }
 
+    /// The API server's verified-key cache: a key rotated elsewhere is refused once its entry is
+    /// older than the lifetime; rotated through the caching service, at once.
+    @Test(arguments: Backend.available)
+    func verifiedKeysBoundTheRevocationDelay(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let server = TenancyService(database: db, verifiedKeys: VerifiedKeys(lifetime: .milliseconds(300)))
+            let elsewhere = TenancyService(database: db)
+            let env = try await elsewhere.createEnvironment(organization: "A", project: "P", type: .development)
+            #expect(try await server.authenticate(authorization: "Bearer \(env.apiKey)")?.id == env.id)
+            let rotated = try await elsewhere.rotateKeys(environmentId: env.id)
+            #expect(try await server.authenticate(authorization: "Bearer \(rotated.apiKey)")?.id == env.id)
+            #expect(try await eventually(timeout: .seconds(10)) { try await server.authenticate(authorization: "Bearer \(env.apiKey)") == nil },
+                    "the old key stops working within the lifetime")
+            #expect(try await server.authenticate(authorization: "Bearer tr_dev_00000000000000000000") == nil)
+            // Rotation through the caching service itself retires the old key at once.
+            let again = try await server.rotateKeys(environmentId: env.id)
+            #expect(try await server.authenticate(authorization: "Bearer \(rotated.apiKey)") == nil)
+            #expect(try await server.authenticate(authorization: "Bearer \(again.apiKey)")?.id == env.id)
+        }
+    }
+
     @Test(arguments: Backend.available)
     func bootstrapsOnlyAnEmptyDatabase(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
