@@ -123,7 +123,7 @@ public final class Worker: Service, Sendable {
                 if free > 0 {
                     let claimed: [Job]
                     do {
-                        state.claiming(at: queue.currentTime)
+                        state.claimStarted(at: queue.currentTime)
                         claimed = try await queue.claim(workerId: id, limit: free)
                     } catch {
                         logger.error("claim failed", metadata: ["error": "\(error)"])
@@ -215,7 +215,7 @@ final class WorkerState: Sendable {
         state.withLockedValue { $0.retries = Array(($0.retries + dates).sorted().prefix(1000)) }
     }
 
-    func claiming(at date: Date) { state.withLockedValue { $0.lastClaim = date } }
+    func claimStarted(at date: Date) { state.withLockedValue { $0.lastClaim = date } }
 
     /// The earliest retry that the last claim could not take yet.
     func nextRetry() -> Date? {
