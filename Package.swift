@@ -47,11 +47,12 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // The embedded backend over SQLite's C API. sqlite-nio is here for the SQLite it builds (its
+        // VaporCSQLite module, an amalgamation with prefixed symbols); its Swift layer is not used.
         .target(name: "SQLiteStorage", dependencies: [
             "Storage",
             .product(name: "SQLiteNIO", package: "sqlite-nio"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "PostgresStorage", dependencies: [

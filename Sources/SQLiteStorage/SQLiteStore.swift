@@ -1,30 +1,36 @@
 import Foundation
-import JSON
 import Logging
-import NIOCore
-import NIOPosix
-import SQLiteNIO
+import NIOConcurrencyHelpers
 import Storage
+import VaporCSQLite
 
 /// The embedded backend: one SQLite file in WAL mode.
 ///
 /// SQLite allows one writer at a time, so every statement and transaction of this process runs on
 /// one connection behind a FIFO lock; transactions start with `BEGIN IMMEDIATE` so that several
-/// processes on one file queue on SQLite's own lock (bounded by `busy_timeout`) instead of failing
-/// half way through. Wake-ups are in-process only: SQLite is a single-host backend.
+/// processes on one file queue on SQLite's write lock instead of failing half way through. That wait
+/// is asynchronous (`SQLITE_BUSY` is retried after a sleep, up to `busyTimeout`) because statements run
+/// in the caller's thread, which SQLite's own `busy_timeout` would block. Wake-ups are in-process only:
+/// SQLite is a single-host backend.
 public final class SQLiteStore: Database, @unchecked Sendable {
     public let dialect = SQLDialect.sqlite
     public let path: String
     private let connection: SQLiteConnection
     private let lock = AsyncLock()
     private let channels = NotificationHub()
+    private let busyTimeout: Duration
     private let logger: Logger
+    private let busyWaitCount = NIOLockedValueBox(0)
+
+    /// How many times a statement found another connection holding the write lock and waited.
+    package var busyWaits: Int { busyWaitCount.withLockedValue { $0 } }
 
     public var displayName: String { "sqlite:\(path)" }
 
-    private init(path: String, connection: SQLiteConnection, logger: Logger) {
+    private init(path: String, connection: SQLiteConnection, busyTimeout: Duration, logger: Logger) {
         self.path = path
         self.connection = connection
+        self.busyTimeout = busyTimeout
         self.logger = logger
     }
 
@@ -39,22 +45,21 @@ public final class SQLiteStore: Database, @unchecked Sendable {
         }
         let connection: SQLiteConnection
         do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            connection = try SQLiteConnection(path: path)
         } catch {
-            throw StorageError.unavailable("Cannot open SQLite database at \(path): \(error)")
+            throw StorageError.unavailable("Cannot open SQLite database at \(path): \(error.message)")
         }
-        let database = SQLiteStore(path: path, connection: connection, logger: logger)
+        let database = SQLiteStore(path: path, connection: connection, busyTimeout: .milliseconds(busyTimeoutMilliseconds), logger: logger)
         do {
             // journal_mode=WAL needs write access; it is also the first statement to touch the file.
-            _ = try await connection.query("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", [])
-            _ = try await connection.query("PRAGMA journal_mode = WAL", [])
-            _ = try await connection.query("PRAGMA foreign_keys = ON", [])
-            _ = try await connection.query("PRAGMA synchronous = NORMAL", [])
+            try await database.query("PRAGMA journal_mode = WAL")
+            try await database.query("PRAGMA foreign_keys = ON")
+            try await database.query("PRAGMA synchronous = NORMAL")
             // Fails on a read-only file or directory, here rather than on the first real write.
-            _ = try await connection.query("CREATE TABLE IF NOT EXISTS _kongflow_write_check (x INTEGER)", [])
-            _ = try await connection.query("DROP TABLE _kongflow_write_check", [])
+            try await database.query("CREATE TABLE IF NOT EXISTS _kongflow_write_check (x INTEGER)")
+            try await database.query("DROP TABLE _kongflow_write_check")
         } catch {
-            try? await connection.close()
+            connection.close()
             throw StorageError.unavailable("Cannot use SQLite database at \(path): \(Self.message(of: error))")
         }
         return database
@@ -62,7 +67,9 @@ public final class SQLiteStore: Database, @unchecked Sendable {
 
     @discardableResult
     public func query(_ query: SQLQuery) async throws -> [SQLRow] {
-        try await lock.withLock { try await self.run(query) }
+        await lock.lock()
+        defer { lock.unlock() }
+        return try await run(query)
     }
 
     @discardableResult
@@ -72,7 +79,7 @@ public final class SQLiteStore: Database, @unchecked Sendable {
         do {
             try await run("BEGIN IMMEDIATE")
         } catch {
-            await lock.unlock()
+            lock.unlock()
             throw error
         }
         do {
@@ -80,7 +87,7 @@ public final class SQLiteStore: Database, @unchecked Sendable {
             try await run("COMMIT")
             tx.isOpen = false
             let pending = tx.pendingNotifications
-            await lock.unlock()
+            lock.unlock()
             for (channel, payload) in pending { channels.send(channel, payload) }
             return result
         } catch {
@@ -88,7 +95,7 @@ public final class SQLiteStore: Database, @unchecked Sendable {
             do { try await run("ROLLBACK") } catch {
                 logger.error("rollback failed", metadata: ["error": "\(error)"])
             }
-            await lock.unlock()
+            lock.unlock()
             throw error
         }
     }
@@ -111,72 +118,54 @@ public final class SQLiteStore: Database, @unchecked Sendable {
     public func close() async {
         channels.finishAll()
         await lock.lock()
-        try? await connection.close()
-        await lock.unlock()
+        connection.close()
+        lock.unlock()
     }
 
-    /// Runs a statement on the connection; the caller holds the lock.
+    /// Runs a statement on the connection; the caller holds the lock. While another process holds
+    /// the write lock, waits (without blocking the thread) and runs it again, up to `busyTimeout`.
     @discardableResult
     func run(_ query: SQLQuery) async throws -> [SQLRow] {
         let (sql, binds) = query.render(placeholderPrefix: "?")
-        let rows: [SQLiteRow]
-        do {
-            rows = try await connection.query(sql, binds.map(Self.encode))
-        } catch {
-            throw Self.translate(error, sql: sql)
-        }
-        return rows.map { row in
-            let columns = row.columns
-            return SQLRow(columns: columns.map(\.name), values: columns.map { Self.decode($0.data) })
-        }
-    }
-
-    static func encode(_ value: SQLValue) -> SQLiteData {
-        switch value {
-        case .null: return .null
-        case .bool(let b): return .integer(b ? 1 : 0)
-        case .int(let i): return .integer(SQLiteInt64(i))
-        case .double(let d): return .float(d)
-        case .text(let s), .json(let s): return .text(s)
-        case .uuid(let u): return .text(u.lowercasedString)
-        case .date(let d): return .text(SQLTimestamp.format(d))
-        }
-    }
-
-    static func decode(_ data: SQLiteData) -> SQLValue {
-        switch data {
-        case .null: return .null
-        case .integer(let i): return .int(Int64(i))
-        case .float(let d): return .double(d)
-        case .text(let s): return .text(s)
-        case .blob(let buffer): return .text(String(buffer: buffer))
+        var pause = Duration.milliseconds(1)
+        let deadline = ContinuousClock.now + busyTimeout
+        while true {
+            do {
+                return try connection.run(sql, binds)
+            } catch let failure where failure.isBusy && ContinuousClock.now + pause < deadline {
+                busyWaitCount.withLockedValue { $0 += 1 }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(50))
+            } catch {
+                throw Self.translate(error)
+            }
         }
     }
 
     static func message(of error: any Error) -> String {
-        if let error = error as? SQLiteError { return error.message }
+        if let error = error as? SQLiteFailure { return error.message }
+        if let error = error as? StorageError { return error.description }
         return "\(error)"
     }
 
-    static func translate(_ error: any Error, sql: String) -> StorageError {
-        guard let error = error as? SQLiteError else { return .queryFailed("\(error)") }
+    static func translate(_ error: SQLiteFailure) -> StorageError {
         let message = error.message
-        let reason = "\(error.reason)"
-        if reason.hasPrefix("constraint") {
-            if reason == "constraintUniqueFailed" || reason == "constraintPrimaryKeyFailed" || message.contains("UNIQUE") {
-                return .uniqueViolation(message)
-            }
-            if reason == "constraintForeignKeyFailed" || message.contains("FOREIGN KEY") { return .foreignKeyViolation(message) }
-            return .constraintViolation(message)
+        // Extended codes (the C macros are expressions Swift does not import): SQLITE_CONSTRAINT | n << 8.
+        switch error.code {
+        case SQLITE_CONSTRAINT | 8 << 8, SQLITE_CONSTRAINT | 6 << 8: return .uniqueViolation(message)  // UNIQUE, PRIMARYKEY
+        case SQLITE_CONSTRAINT | 3 << 8: return .foreignKeyViolation(message)  // FOREIGNKEY
+        default: break
         }
-        for prefix in ["readOnly", "readonly", "cantOpen", "ioError", "full", "busy", "locked", "corrupt", "notADatabase", "permission"]
-        where reason.hasPrefix(prefix) {
+        switch error.primaryCode {
+        case SQLITE_CONSTRAINT: return .constraintViolation(message)
+        case SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_FULL, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT,
+             SQLITE_NOTADB, SQLITE_PERM, SQLITE_MISUSE:
             return .unavailable("SQLite: \(message)")
+        default:
+            return .queryFailed("SQLite: \(message)")
         }
-        return .queryFailed("SQLite: \(message)")
     }
 }
-
 final class SQLiteTransaction: Transaction, @unchecked Sendable {
     let database: SQLiteStore
     var isOpen = true

@@ -111,5 +111,11 @@ import TestSupport
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<1000 { keys.insert(APIKeys.secretKey(for: .development, using: &rng)) }
         #expect(keys.count == 1000)
+        #expect(keys.allSatisfy(APIKeys.looksLikeSecretKey))
+        for key in ["tr_prod_Ab9", "tr_dev_" + String(repeating: "a", count: 64)] { #expect(APIKeys.looksLikeSecretKey(key), "\(key)") }
+        for key in ["", "tr_dev_", "tr__abc", "pk_dev_abc", "tr_dev_abc_def", "tr_d3v_abc", "tr_dev_ab-c", "tr_dev_ab c",
+                    "tr_dev_abé", "tr_dév_abc", "tr_dev_ab@", "tr_dev_ab[", "tr_dev_" + String(repeating: "a", count: 65)] {
+            #expect(!APIKeys.looksLikeSecretKey(key), "\(key)")
+        }
     }
 }
