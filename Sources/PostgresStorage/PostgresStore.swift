@@ -20,8 +20,9 @@ public final class PostgresStore: Database, Sendable {
     private let listeners: PostgresListeners
     /// When a leased use of a connection last succeeded: tells a busy pool from a server that is down.
     private let lastAnswer = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
-    /// Every leased use in progress, by id, with what fails it: a server restart ends them all.
-    private let inFlight = NIOLockedValueBox<[UUID: LeaseInFlight]>([:])
+    /// Every leased use in progress, by id: deadlines and a server restart end them.
+    private let inFlight = NIOLockedValueBox(LeaseRegistry())
+    private let deadlineWatch = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let restartCheckInterval: Duration
     private let restartWatch = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let generations = ConnectionGenerations()
@@ -83,6 +84,8 @@ public final class PostgresStore: Database, Sendable {
         self.client = client
         self.runTask = Task { await client.run() }
         self.listeners = PostgresListeners(client: client, logger: logger)
+        let watch = watchDeadlines()
+        deadlineWatch.withLockedValue { $0 = watch }
     }
 
     @discardableResult
@@ -102,26 +105,24 @@ public final class PostgresStore: Database, Sendable {
     /// which left a worker slot and its serial queue stuck for good. So the caller is answered at the
     /// deadline without waiting for `body`, whose connection is closed to fail whatever is stuck on it.
     func withLease<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let lease = Lease<T>()
+        let lease = Lease<T>(started: .now)
         let client = self.client
-        let (leaseTimeout, workTimeout) = (self.leaseTimeout, self.workTimeout)
         let lastAnswer = self.lastAnswer
         let inFlight = self.inFlight
         let generations = self.generations
         let configurationMaximum = configuration.options.maximumConnections
-        let id = UUID()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 lease.begin(continuation)
-                inFlight.withLockedValue {
-                    $0[id] = LeaseInFlight(started: .now) { error in
-                        guard lease.finish(.failure(error)) else { return }
-                        lease.cancel()
-                        if let connection = lease.connection { Task { try? await connection.close() } }
-                    }
+                let id = inFlight.withLockedValue { registry in
+                    registry.nextId &+= 1
+                    registry.leases[registry.nextId] = lease
+                    return registry.nextId
                 }
+                // The work runs in its own task so that the caller can be answered at a deadline even
+                // when a statement never completes; `watchDeadlines` is what enforces those.
                 let work = Task {
-                    defer { inFlight.withLockedValue { _ = $0.removeValue(forKey: id) } }
+                    let outcome: Result<T, any Error>
                     do {
                         var value: T? = nil
                         // A connection from before a restart the watch saw is closed unused, and another taken.
@@ -132,41 +133,64 @@ public final class PostgresStore: Database, Sendable {
                                     return nil
                                 }
                                 lease.leased(connection)
-                                return try await body(connection)
+                                return try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
+                                    try await body(connection)
+                                }
                             }
                         }
                         guard let value else { throw StorageError.unavailable("PostgreSQL: every pooled connection was from before its restart") }
                         lastAnswer.withLockedValue { $0 = .now }
-                        lease.finish(.success(value))
+                        outcome = .success(value)
                     } catch {
-                        lease.finish(.failure(error))
+                        outcome = .failure(error)
                     }
+                    // Out of the registry before the caller goes on, so that it never sees its own
+                    // finished use as still in flight.
+                    inFlight.withLockedValue { _ = $0.leases.removeValue(forKey: id) }
+                    lease.finish(outcome)
                 }
-                let timer = Task {
-                    try await Task.sleep(for: leaseTimeout)
-                    // Every connection busy while the server answers others: a burst, not an outage.
-                    // Wait on (up to the work timeout) rather than fail requests the server can serve.
-                    let waitingSince = ContinuousClock.now - leaseTimeout
-                    while lease.connection == nil, ContinuousClock.now - waitingSince < workTimeout,
-                          let answered = lastAnswer.withLockedValue({ $0 }), ContinuousClock.now - answered < leaseTimeout {
-                        try await Task.sleep(for: .milliseconds(100))
-                    }
-                    guard let connection = lease.connection else {
-                        if lease.finish(.failure(StorageError.unavailable("PostgreSQL: no connection could be made within \(leaseTimeout)"))) { work.cancel() }
-                        return
-                    }
-                    try await Task.sleep(for: workTimeout)
-                    if lease.finish(.failure(StorageError.unavailable("PostgreSQL did not answer within \(workTimeout); the connection was closed"))) {
-                        work.cancel()
-                        Task { try? await connection.close() }
-                    }
-                }
-                lease.tasks(work: work, timer: timer)
+                lease.started(work)
             }
         } onCancel: {
             lease.cancel()
         }
     }
+
+    /// Fails leased uses past their deadlines, checked every `deadlineCheckInterval` for all of them at
+    /// once (one timer per statement cost a task, a timer and a wake-up on every statement):
+    /// - waiting for a connection for `leaseTimeout`, unless the server answered other uses within that
+    ///   time (every connection busy is a burst, not an outage: wait on, up to `workTimeout` more);
+    /// - holding a connection for `workTimeout`: the connection is closed to fail whatever is stuck on it.
+    func watchDeadlines() -> Task<Void, Never> {
+        let (interval, leaseTimeout, workTimeout) = (Self.deadlineCheckInterval, self.leaseTimeout, self.workTimeout)
+        return Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self else { return }
+                let now = ContinuousClock.now
+                let answered = self.lastAnswer.withLockedValue { $0 }
+                let busyNotDown = answered.map { now - $0 < leaseTimeout } ?? false
+                let expired = self.inFlight.withLockedValue { registry -> [(any LeaseControl, StorageError)] in
+                    var expired: [(any LeaseControl, StorageError)] = []
+                    for (id, lease) in registry.leases {
+                        if let leasedAt = lease.leasedAt {
+                            guard now - leasedAt >= workTimeout else { continue }
+                            expired.append((lease, .unavailable("PostgreSQL did not answer within \(workTimeout); the connection was closed")))
+                        } else {
+                            let waited = now - lease.startedAt
+                            guard waited >= leaseTimeout, !(busyNotDown && waited < leaseTimeout + workTimeout) else { continue }
+                            expired.append((lease, .unavailable("PostgreSQL: no connection could be made within \(leaseTimeout)")))
+                        }
+                        registry.leases.removeValue(forKey: id)
+                    }
+                    return expired
+                }
+                for (lease, error) in expired { lease.expire(error) }
+            }
+        }
+    }
+
+    static let deadlineCheckInterval = Duration.milliseconds(200)
 
     /// Reads the server's start time every `restartCheckInterval`. PostgreSQL ends every session when
     /// it stops, but a statement in flight at that moment was seen never to complete in postgres-nio
@@ -203,14 +227,14 @@ public final class PostgresStore: Database, Sendable {
     @discardableResult
     package func serverRestarted(before instant: ContinuousClock.Instant) -> Int {
         generations.serverRestarted()
-        let stale = inFlight.withLockedValue { inFlight -> [LeaseInFlight] in
-            let stale = inFlight.filter { $0.value.started < instant }
-            for key in stale.keys { inFlight.removeValue(forKey: key) }
+        let stale = inFlight.withLockedValue { registry -> [any LeaseControl] in
+            let stale = registry.leases.filter { $0.value.startedAt < instant }
+            for key in stale.keys { registry.leases.removeValue(forKey: key) }
             return Array(stale.values)
         }
         guard !stale.isEmpty else { return 0 }
         logger.warning("PostgreSQL restarted; failing the statements that were in flight on its old sessions", metadata: ["count": "\(stale.count)"])
-        for use in stale { use.fail(StorageError.unavailable("PostgreSQL restarted while this statement was in flight")) }
+        for use in stale { use.expire(StorageError.unavailable("PostgreSQL restarted while this statement was in flight")) }
         return stale.count
     }
 
@@ -249,6 +273,7 @@ public final class PostgresStore: Database, Sendable {
     /// was seen to hold a test's teardown, and would hold a server's shutdown, forever.
     public func close() async {
         restartWatch.withLockedValue { $0?.cancel() }
+        deadlineWatch.withLockedValue { $0?.cancel() }
         await listeners.close()
         runTask.cancel()
         let runTask = self.runTask
@@ -353,7 +378,6 @@ final class PostgresTransaction: Transaction, @unchecked Sendable {
     }
 }
 
-/// The state of one `withLease` call: its caller is answered exactly once, by the work or by the timer.
 /// Tells connections made before the last restart the watch saw from later ones. After a restart,
 /// postgres-nio's pool can still hand out a connection to the old server whose next statement never
 /// completes (RELIABILITY.md); such a connection is closed unused instead. The pool numbers its
@@ -378,52 +402,73 @@ package final class ConnectionGenerations: Sendable {
     }
 }
 
-/// A leased use of a connection in progress: when it began, and how to fail it.
-struct LeaseInFlight: Sendable {
-    let started: ContinuousClock.Instant
-    let fail: @Sendable (StorageError) -> Void
+struct LeaseRegistry {
+    var nextId = 0
+    var leases: [Int: any LeaseControl] = [:]
 }
 
-final class Lease<T: Sendable>: Sendable {
+/// What the deadline and restart watches need of a leased use in progress.
+protocol LeaseControl: Sendable {
+    var startedAt: ContinuousClock.Instant { get }
+    /// When it got its connection; nil while it waits for one.
+    var leasedAt: ContinuousClock.Instant? { get }
+    /// Fails the caller now (unless answered already), cancels the work and closes its connection.
+    func expire(_ error: StorageError)
+}
+
+/// The state of one `withLease` call: its caller is answered exactly once, by the work or by a watch.
+final class Lease<T: Sendable>: LeaseControl {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
         var result: Result<T, any Error>?
         var cancelled = false
         var work: Task<Void, Never>?
-        var timer: Task<Void, any Error>?
         var connection: PostgresConnection?
+        var leasedAt: ContinuousClock.Instant?
     }
 
+    let startedAt: ContinuousClock.Instant
     private let state = NIOLockedValueBox(State())
 
+    init(started: ContinuousClock.Instant) { self.startedAt = started }
+
     var connection: PostgresConnection? { state.withLockedValue { $0.connection } }
+    var leasedAt: ContinuousClock.Instant? { state.withLockedValue { $0.leasedAt } }
 
     func begin(_ continuation: CheckedContinuation<T, any Error>) { state.withLockedValue { $0.continuation = continuation } }
-    func leased(_ connection: PostgresConnection) { state.withLockedValue { $0.connection = connection } }
-
-    func tasks(work: Task<Void, Never>, timer: Task<Void, any Error>) {
-        let (done, cancelled) = state.withLockedValue {
-            $0.work = work
-            $0.timer = timer
-            return ($0.result != nil, $0.cancelled)
+    func leased(_ connection: PostgresConnection) {
+        state.withLockedValue {
+            $0.connection = connection
+            $0.leasedAt = .now
         }
-        if done { timer.cancel() }
+    }
+
+    func started(_ work: Task<Void, Never>) {
+        let cancelled = state.withLockedValue {
+            $0.work = work
+            return $0.cancelled
+        }
         if cancelled { work.cancel() }
     }
 
     /// Answers the caller unless it was answered already; true if this call did.
     @discardableResult
     func finish(_ outcome: Result<T, any Error>) -> Bool {
-        let (continuation, timer) = state.withLockedValue { state -> (CheckedContinuation<T, any Error>?, Task<Void, any Error>?) in
-            guard state.result == nil else { return (nil, nil) }
+        let continuation = state.withLockedValue { state -> CheckedContinuation<T, any Error>? in
+            guard state.result == nil else { return nil }
             state.result = outcome
             defer { state.continuation = nil }
-            return (state.continuation, state.timer)
+            return state.continuation
         }
         guard let continuation else { return false }
-        timer?.cancel()
         continuation.resume(with: outcome)
         return true
+    }
+
+    func expire(_ error: StorageError) {
+        guard finish(.failure(error)) else { return }
+        cancel()
+        if let connection { Task { try? await connection.close() } }
     }
 
     func cancel() {

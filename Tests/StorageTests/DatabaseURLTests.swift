@@ -105,7 +105,8 @@ import TestSupport
             try await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(29)'").count == 1
         })
         let start = ContinuousClock.now
-        #expect(db.serverRestarted(before: .now) == 1)
+        // The pg_sleep, and possibly the store's own restart check if one is under way at this instant.
+        #expect((1...2).contains(db.serverRestarted(before: .now)))
         do {
             try await sleeping.value
             Issue.record("pg_sleep(29) was not failed")
