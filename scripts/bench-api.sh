@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # API throughput (BENCHMARKS.md): wrk against POST /api/v1/endpoints (with a fast local endpoint) and
-# GET /api/v1/endpoints, next to GET /healthz — a minimal route in the same process — as the ceiling.
+# GET /api/v1/endpoints, next to GET /healthz — a minimal route in the same process — as the ceiling,
+# and POST /bench/ping-floor — the same PING call without database work — as POST's floor. The server is
+# `kongflow-run-bench --serve-api`: `serve`'s wiring (API, dashboard, worker, keeper) plus that route.
 # Needs wrk (Debian: apt-get install wrk). Usage: scripts/bench-api.sh [sqlite|postgres] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BACKEND=${1:-sqlite}; SECONDS_PER_RUN=${2:-10}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 swift build -c release --product kongflow >/dev/null
+swift build -c release --product kongflow-run-bench >/dev/null
 KONGFLOW=$(swift build -c release --show-bin-path)/kongflow
+SERVER=$(swift build -c release --show-bin-path)/kongflow-run-bench
 WORK=$(mktemp -d)
 if [ "$BACKEND" = postgres ]; then
   source scripts/lib/postgres.sh
@@ -17,7 +21,7 @@ else
 fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port); EXAMPLE_PORT=$(free_port)
-"$KONGFLOW" serve --port "$PORT" --database-url "$URL" --log-level error >"$WORK/serve.out" 2>"$WORK/serve.err" &
+"$SERVER" --serve-api "$PORT" --database-url "$URL" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE=$!
 for _ in $(seq 100); do grep -q 'tr_dev_' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 KEY=$(grep -o 'tr_dev_[A-Za-z0-9]*' "$WORK/serve.out")
@@ -39,5 +43,7 @@ run() { wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --latency "$@" 2>&1 | awk '/Request
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; backend $BACKEND; wrk -t2 -c16 -d${SECONDS_PER_RUN}s"
 echo "ceiling  GET /healthz:            $(run "$BASE/healthz")"
 echo "         GET /api/v1/endpoints:   $(run -s "$WORK/get.lua" "$BASE/api/v1/endpoints")"
+# The floor first: every POST queues an index of the endpoint, which the worker drains for a while after.
+echo "floor    POST /bench/ping-floor:  $(run -s "$WORK/post.lua" "$BASE/bench/ping-floor")"
 echo "         POST /api/v1/endpoints:  $(run -s "$WORK/post.lua" "$BASE/api/v1/endpoints")"
 echo "RSS after the runs: $(( $(ps -o rss= -p $SERVE) / 1024 )) MiB"

@@ -26,6 +26,7 @@ struct RunBench: AsyncParsableCommand {
     @Option(help: "Events sent at once for the throughput figure.") var runs = 2000
     @Option(help: "Worker concurrency.") var concurrency = 64
     @Option(help: "Instead of runs: this many schedules due in the same minute (BENCHMARKS.md, schedules).") var schedules = 0
+    @Option(help: "Instead of runs: serve the API with its POST floor route on this port until SIGTERM (scripts/bench-api.sh).") var serveAPI: Int?
 
     /// What the endpoint saw: when each event's first EXECUTE_JOB arrived, and how many per run.
     final class Observed: Sendable {
@@ -48,7 +49,8 @@ struct RunBench: AsyncParsableCommand {
         let opened = try await DatabaseURL(databaseURL).open(logger: logger)
         let db = CountingDatabase(opened)
         do {
-            if schedules > 0 { try await ScheduleBench(count: schedules, concurrency: concurrency).measure(db, logger: logger) } else {
+            // The API server is measured without the statement counter in between.
+            if let serveAPI { try await APIFloorServer(port: serveAPI).run(opened, logger: logger) } else if schedules > 0 { try await ScheduleBench(count: schedules, concurrency: concurrency).measure(db, logger: logger) } else {
                 try await measure(db, logger: logger)
             }
         } catch {

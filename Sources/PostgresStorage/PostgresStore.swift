@@ -133,9 +133,7 @@ public final class PostgresStore: Database, Sendable {
                                     return nil
                                 }
                                 lease.leased(connection)
-                                return try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) {
-                                    try await body(connection)
-                                }
+                                return try await body(connection)
                             }
                         }
                         guard let value else { throw StorageError.unavailable("PostgreSQL: every pooled connection was from before its restart") }
@@ -174,7 +172,9 @@ public final class PostgresStore: Database, Sendable {
                     var expired: [(any LeaseControl, StorageError)] = []
                     for (id, lease) in registry.leases {
                         if let leasedAt = lease.leasedAt {
-                            guard now - leasedAt >= workTimeout else { continue }
+                            // The work's time counts from the lease, and never from before the lease
+                            // deadline: a statement that waited briefly for a connection is not cut short.
+                            guard now - max(leasedAt, lease.startedAt + leaseTimeout) >= workTimeout else { continue }
                             expired.append((lease, .unavailable("PostgreSQL did not answer within \(workTimeout); the connection was closed")))
                         } else {
                             let waited = now - lease.startedAt

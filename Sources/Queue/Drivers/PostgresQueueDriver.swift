@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Storage
 
 /// The queue on PostgreSQL, where many processes claim at once. Each operation is one statement:
@@ -17,11 +18,13 @@ public struct PostgresQueueDriver: QueueDriver {
         guard !jobs.isEmpty else { return [] }
         var ids: [Int64] = []
         ids.reserveCapacity(jobs.count)
-        // 500 rows × 11 binds stays far below PostgreSQL's 65,535 parameters.
-        for start in stride(from: 0, to: jobs.count, by: 500) {
-            let chunk = Array(jobs[start..<min(start + 500, jobs.count)])
+        for start in stride(from: 0, to: jobs.count, by: 1_000) {
+            let chunk = Array(jobs[start..<min(start + 1_000, jobs.count)])
             // Queue rows and the wake-up once, with the first chunk.
-            let statement = insertStatement(chunk, queues: start == 0 ? Self.queueUpserts(jobs, now: now) : [], notify: start == 0, now: now)
+            let queues = start == 0 ? Self.queueUpserts(jobs, now: now) : []
+            let statement = chunk.count == 1
+                ? insertStatement(chunk, queues: queues, notify: start == 0, now: now)
+                : insertSetStatement(chunk, queues: queues, notify: start == 0, now: now)
             // One statement assigns ids in row order, so sorted ids line up with the rows.
             ids += try await tx.query(statement).map { try $0.decode("id", as: Int64.self) }.sorted()
         }
@@ -43,6 +46,35 @@ public struct PostgresQueueDriver: QueueDriver {
             inserted AS (
                 INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
                 VALUES \(SQLQuery.joined(jobs.map { Self.values($0, now: now) }))
+                RETURNING id)
+            """)
+        let notified: SQLQuery = notify ? ", (SELECT pg_notify(\(JobQueue.notificationChannel), '')) AS notified" : ""
+        return "WITH \(SQLQuery.joined(ctes)) SELECT id FROM inserted\(notified)"
+    }
+
+    /// Many jobs as one JSON document, one bind: binding 12 values a row was most of a batch's cost
+    /// (each encoded by the driver, then parsed by the server), as pgqueuer's UNNEST of arrays shows.
+    /// Rows are inserted in the document's order, so ids come out in that order.
+    func insertSetStatement(_ jobs: [NewJobRow], queues: [SQLQuery], notify: Bool, now: Date) -> SQLQuery {
+        var document = "["
+        document.reserveCapacity(jobs.count * 160)
+        for (offset, job) in jobs.enumerated() {
+            if offset > 0 { document += "," }
+            let runAt = Int64((job.runAt.timeIntervalSince1970 * 1_000_000).rounded())
+            document += #"{"task":\#(JSONValue.string(job.task).jsonString()),"queue":\#(job.queueName.map { JSONValue.string($0).jsonString() } ?? "null"),"#
+            document += #""payload":\#(job.payload.text),"priority":\#(job.priority),"run_at_us":\#(runAt),"max_attempts":\#(job.maxAttempts),"#
+            document += #""scope":\#(job.scope.map { JSONValue.string($0).jsonString() } ?? "null")}"#
+        }
+        document += "]"
+        var ctes: [SQLQuery] = queues.enumerated().map { "queue_\(unsafeRaw: String($0.offset)) AS (\($0.element))" }
+        ctes.append("""
+            inserted AS (
+                INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
+                SELECT r.task, r.queue, r.payload, r.priority, timestamptz 'epoch' + r.run_at_us * interval '1 microsecond', 0, r.max_attempts,
+                       NULL, 0, \(now), \(now), r.scope
+                FROM jsonb_array_elements(\(SQLJSON(document))) WITH ORDINALITY AS e(job, n)
+                CROSS JOIN LATERAL jsonb_to_record(e.job) AS r(task text, queue text, payload jsonb, priority int, run_at_us bigint, max_attempts int, scope text)
+                ORDER BY e.n
                 RETURNING id)
             """)
         let notified: SQLQuery = notify ? ", (SELECT pg_notify(\(JobQueue.notificationChannel), '')) AS notified" : ""
