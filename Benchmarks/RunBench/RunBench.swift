@@ -174,8 +174,8 @@ struct RunBench: AsyncParsableCommand {
         }
         try await waitUntil(timeout: .seconds(600)) { try await finished(db) == samples + runs }
         let elapsed = ContinuousClock.now - start
-        let total = try await db.queryFirst("SELECT COUNT(*) AS n FROM job_runs")!.decode("n", as: Int.self)
-        let succeeded = try await db.queryFirst("SELECT COUNT(*) AS n FROM job_runs WHERE status = 'SUCCESS'")!.decode("n", as: Int.self)
+        let total = try await db.queryFirst("SELECT COUNT(*) AS n FROM job_runs r \(unsafeRaw: Self.benchRuns)")!.decode("n", as: Int.self)
+        let succeeded = try await db.queryFirst("SELECT COUNT(*) AS n FROM job_runs r \(unsafeRaw: Self.benchRuns) AND r.status = 'SUCCESS'")!.decode("n", as: Int.self)
         let executedOnce = observed.perRun.values.filter { $0 == 1 }.count
 
         func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -197,8 +197,12 @@ struct RunBench: AsyncParsableCommand {
         await runtime.shutdown()
     }
 
+    /// Runs of the measured job only: the example endpoint's webhook source also registers itself with a
+    /// run of its own (`dev.trigger.source.register`), whenever its activation gets to it.
+    static let benchRuns = "JOIN jobs j ON j.id = r.job_id WHERE j.slug = 'log-and-task'"
+
     func finished(_ db: any Database) async throws -> Int {
-        try await db.queryFirst("SELECT COUNT(*) AS n FROM job_runs WHERE status IN ('SUCCESS', 'FAILURE')")!.decode("n")
+        try await db.queryFirst("SELECT COUNT(*) AS n FROM job_runs r \(unsafeRaw: Self.benchRuns) AND r.status IN ('SUCCESS', 'FAILURE')")!.decode("n")
     }
 
     func waitUntil(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {

@@ -191,7 +191,7 @@ public struct DashboardController: Sendable {
                     for state in JobState.allCases { row[state.rawValue] = queue.counts[state] ?? 0 }
                     return row
                 }
-                let dead = try await deps.queue.jobs(state: .dead, scope: scope, limit: 100).reversed().map { job -> [String: Any] in
+                let dead = try await deps.queue.jobs(state: .dead, scope: scope, limit: 100, newestFirst: true).map { job -> [String: Any] in
                     ["id": String(job.id), "task": job.taskIdentifier, "queue": job.queueName ?? "", "attempts": job.attempts,
                      "error": job.lastError ?? "", "payload": job.payload]
                         .merging(Self.time(job.updatedAt, now: now())) { $1 }

@@ -183,8 +183,10 @@ public struct JobQueue: Sendable {
     }
 
     /// Jobs, oldest first, optionally of one state, queue and/or scope.
-    public func jobs(state: JobState? = nil, queueName: String? = nil, scope: String? = nil, limit: Int = 1000) async throws -> [Job] {
-        try await driver.jobs(state: state, queueName: queueName, scope: scope, limit: limit, now: now())
+    /// Jobs in id order, or the `limit` newest first.
+    public func jobs(state: JobState? = nil, queueName: String? = nil, scope: String? = nil, limit: Int = 1000,
+                     newestFirst: Bool = false) async throws -> [Job] {
+        try await driver.jobs(state: state, queueName: queueName, scope: scope, limit: limit, newestFirst: newestFirst, now: now())
     }
 
     /// A scope's jobs per queue and state.

@@ -193,12 +193,12 @@ extension QueueDriver {
         try await database.queryFirst("SELECT \(unsafeRaw: Job.columns) FROM kongflow_jobs WHERE id = \(id)").map(Job.init)
     }
 
-    public func jobs(state: JobState?, queueName: String?, scope: String?, limit: Int, now: Date) async throws -> [Job] {
+    public func jobs(state: JobState?, queueName: String?, scope: String?, limit: Int, newestFirst: Bool, now: Date) async throws -> [Job] {
         var query: SQLQuery = "SELECT \(unsafeRaw: Job.columns) FROM kongflow_jobs WHERE 1 = 1"
         if let queueName { query = query + " AND queue_name = \(queueName)" }
         if let scope { query = query + " AND scope = \(scope)" }
         if let state { query = query + Self.condition(for: state, now: now) }
-        return try await database.query(query + " ORDER BY id LIMIT \(limit)").map(Job.init)
+        return try await database.query(query + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id") + " LIMIT \(limit)").map(Job.init)
     }
 
     static func condition(for state: JobState, now: Date) -> SQLQuery {

@@ -280,6 +280,8 @@ import TestSupport
             let later = try await enqueue(queue, "t", 7, .init(scope: "a"))
 
             #expect(try await queue.jobs(scope: "a").map(\.id) == [dead, later])
+            #expect(try await queue.jobs(scope: "a", limit: 1, newestFirst: true).map(\.id) == [later], "the newest, not the oldest")
+            #expect(try await queue.jobs(limit: 2).map(\.id) == [dead, other])
             #expect(try await queue.jobs(state: .dead, scope: "a").map(\.id) == [dead])
             #expect(try await queue.jobs(state: .dead, scope: "a").first?.lastError == "boom")
             let counts = try await queue.counts(scope: "a")
