@@ -27,7 +27,8 @@ for _ in $(seq 100); do grep -q 'tr_dev_' "$WORK/serve.out" 2>/dev/null && break
 KEY=$(grep -o 'tr_dev_[A-Za-z0-9]*' "$WORK/serve.out")
 "$KONGFLOW" example-endpoint --port "$EXAMPLE_PORT" --api-key "$KEY" --id bench --log-level error &
 EXAMPLE=$!
-trap 'kill $SERVE $EXAMPLE 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# Replaces postgres.sh's trap, so it stops that server too.
+trap 'kill $SERVE $EXAMPLE 2>/dev/null || true; rm -rf "$WORK"; if declare -F pg_stop >/dev/null; then pg_stop; fi' EXIT
 sleep 1
 BASE="http://127.0.0.1:$PORT"
 cat > "$WORK/post.lua" <<LUA

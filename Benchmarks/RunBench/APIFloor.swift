@@ -18,12 +18,13 @@ struct APIFloorServer {
 
     func run(_ db: any Database, logger: Logger) async throws {
         try await MigrationRunner(database: db, logger: logger).up()
-        let tenancy = TenancyService(database: db)
-        let env = try await tenancy.createEnvironment(organization: "Bench", project: "P", type: .development)
+        let env = try await TenancyService(database: db).createEnvironment(organization: "Bench", project: "P", type: .development)
         let runtime = KongflowRuntime(database: db, logger: logger)
         let deps = runtime.apiDependencies()
         let router = runtime.makeRouter(deps)
         let client = runtime.client
+        // The API's own authentication, with its verified-key cache: the floor does no database work.
+        let tenancy = deps.tenancy
         router.post("bench/ping-floor") { request, context -> HTTPResponse.Status in
             guard let environment = try await tenancy.authenticate(authorization: request.headers[.authorization]) else { return .unauthorized }
             let bytes = try await request.body.collect(upTo: 1 << 20)
