@@ -36,6 +36,22 @@ import TestSupport
         }
     }
 
+    @Test func timestampsAreFixedWidthUTCTextThatRoundTrips() {
+        let cases: [(Double, String)] = [
+            (0, "1970-01-01T00:00:00.000000Z"),
+            (1_764_072_000.123456, "2025-11-25T12:00:00.123456Z"),
+            (-0.000001, "1969-12-31T23:59:59.999999Z"),
+            (253_402_300_799.5, "9999-12-31T23:59:59.500000Z"),
+        ]
+        for (seconds, text) in cases {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(SQLTimestamp.format(date) == text)
+            let parsed = SQLTimestamp.parse(text)?.timeIntervalSince1970 ?? .nan
+            #expect(abs(parsed - seconds) < 0.000_002, "\(text)")
+        }
+        #expect(SQLTimestamp.parse("2025-11-25 12:00:00") == nil)
+    }
+
     @Test func largeEmptyAndNullValuesBindAndRebind() async throws {
         try await withFile { path in
             let db = try await SQLiteStore.open(path: path, logger: TestDatabase.testLogger)
