@@ -64,7 +64,7 @@ public struct EndpointService: Sendable {
                 let endpoint = try await repository.upsert(
                     environmentId: environment.id, organizationId: environment.organization.id, projectId: environment.project.id,
                     slug: slug, url: url, version: pong.triggerVersion, sdkVersion: pong.triggerSdkVersion, now: now, in: tx)
-                let index = try await self.requestIndex(endpoint: endpoint,
+                let index = try await self.requestIndex(lockedEndpoint: endpoint,
                                                         source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
                 return (endpoint, index)
             }
@@ -98,6 +98,13 @@ public struct EndpointService: Sendable {
     func requestIndex(endpoint: Endpoint, source: IndexSource, reason: String?, sourceData: JSONValue?,
                       delay: TimeInterval, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
         _ = try await repository.lockEndpoint(id: endpoint.id, in: tx)
+        return try await requestIndex(lockedEndpoint: endpoint, source: source, reason: reason, sourceData: sourceData, delay: delay, now: now, in: tx)
+    }
+
+    /// `requestIndex` for an endpoint row `tx` has locked already (CreateEndpoint's upsert does: the
+    /// row is written by it). One statement fewer while concurrent registrations of the slug wait.
+    func requestIndex(lockedEndpoint endpoint: Endpoint, source: IndexSource, reason: String?, sourceData: JSONValue?,
+                      delay: TimeInterval, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
         if let pending = try await repository.pendingIndex(endpointId: endpoint.id, in: tx) {
             metrics.coalesced()
             return pending

@@ -35,7 +35,7 @@ import TriggerProtocol
                 ("my-endpoint", dead, "Could not connect to endpoint \(dead)"),
                 ("my-endpoint", replay.baseURL + "/500", "Could not connect to endpoint \(replay.baseURL)/500. Status code: 500"),
                 ("my-endpoint", replay.baseURL + "/html", "Could not parse response from endpoint. Make sure it points to the correct URL (you might be missing /api/trigger)"),
-                ("my-endpoint", replay.baseURL + "/slow", "Could not connect to endpoint \(replay.baseURL)/slow: no response within 2s"),
+                ("my-endpoint", replay.baseURL + "/slow", "Could not connect to endpoint \(replay.baseURL)/slow: no response within 8s"),
             ]
             for (id, url, message) in cases {
                 let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"\#(id)","url":"\#(url)"}"#)

@@ -45,8 +45,11 @@ struct TestStack: Sendable {
 
     static func clientConfiguration() -> EndpointClientConfiguration {
         var configuration = EndpointClientConfiguration()
-        configuration.pingTimeout = .seconds(2)
-        configuration.indexTimeout = .seconds(2)
+        // Short enough for a test of a hanging endpoint, long enough for a PING on loopback while the
+        // whole suite shares two cores (2 s timed out there: the statements of parallel tests' SQLite
+        // stores now run on the cooperative threads, in a debug build).
+        configuration.pingTimeout = .seconds(8)
+        configuration.indexTimeout = .seconds(8)
         return configuration
     }
 
