@@ -76,7 +76,7 @@ extension QueueDriver {
         }
         for statement in Self.queueUpserts([job], now: now) { try await tx.query(statement) }
         guard let row = try await tx.queryFirst("""
-            INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
+            INSERT INTO kongflow_jobs (\(unsafeRaw: Self.insertColumns))
             VALUES \(Self.values(job, now: now))
             RETURNING id
             """) else { throw StorageError.queryFailed("insert returned no row") }
@@ -86,8 +86,10 @@ extension QueueDriver {
 
     // MARK: Shared statements
 
-    /// One row of `INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at,
-    /// attempts, max_attempts, key, revision, created_at, updated_at, scope)`.
+    /// The columns a new job's row sets, in the order of `values`.
+    static var insertColumns: String { "task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope" }
+
+    /// One row of `INSERT INTO kongflow_jobs (<insertColumns>)`.
     static func values(_ job: NewJobRow, now: Date) -> SQLQuery {
         "(\(job.task), \(job.queueName), \(job.payload), \(job.priority), \(job.runAt), 0, \(job.maxAttempts), \(job.key), 0, \(now), \(now), \(job.scope))"
     }

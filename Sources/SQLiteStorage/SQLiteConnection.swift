@@ -48,8 +48,6 @@ final class SQLiteConnection: @unchecked Sendable {
 
     deinit { close() }
 
-    var isOpen: Bool { handle != nil }
-
     func close() {
         for statement in cache.values { sqlite_nio_sqlite3_finalize(statement.pointer) }
         cache.removeAll()

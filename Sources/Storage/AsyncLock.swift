@@ -54,16 +54,4 @@ public final class AsyncLock: Sendable {
         }
         next?.resume()
     }
-
-    public func withLock<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
-        await lock()
-        do {
-            let result = try await body()
-            unlock()
-            return result
-        } catch {
-            unlock()
-            throw error
-        }
-    }
 }

@@ -41,15 +41,11 @@ public struct PostgresQueueDriver: QueueDriver {
     /// The jobs, their queues and the wake-up in one statement: one round trip on the path that
     /// decides enqueue-to-start latency.
     func insertStatement(_ jobs: [NewJobRow], queues: [SQLQuery], notify: Bool, now: Date) -> SQLQuery {
-        var ctes: [SQLQuery] = queues.enumerated().map { "queue_\(unsafeRaw: String($0.offset)) AS (\($0.element))" }
-        ctes.append("""
-            inserted AS (
-                INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
-                VALUES \(SQLQuery.joined(jobs.map { Self.values($0, now: now) }))
-                RETURNING id)
+        withQueuesAndWakeUp(queues: queues, notify: notify, insert: """
+            INSERT INTO kongflow_jobs (\(unsafeRaw: Self.insertColumns))
+            VALUES \(SQLQuery.joined(jobs.map { Self.values($0, now: now) }))
+            RETURNING id
             """)
-        let notified: SQLQuery = notify ? ", (SELECT pg_notify(\(JobQueue.notificationChannel), '')) AS notified" : ""
-        return "WITH \(SQLQuery.joined(ctes)) SELECT id FROM inserted\(notified)"
     }
 
     /// Many jobs as one JSON document, one bind: binding 12 values a row was most of a batch's cost
@@ -66,17 +62,21 @@ public struct PostgresQueueDriver: QueueDriver {
             document += #""scope":\#(job.scope.map { JSONValue.string($0).jsonString() } ?? "null")}"#
         }
         document += "]"
-        var ctes: [SQLQuery] = queues.enumerated().map { "queue_\(unsafeRaw: String($0.offset)) AS (\($0.element))" }
-        ctes.append("""
-            inserted AS (
-                INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
-                SELECT r.task, r.queue, r.payload, r.priority, timestamptz 'epoch' + r.run_at_us * interval '1 microsecond', 0, r.max_attempts,
-                       NULL, 0, \(now), \(now), r.scope
-                FROM jsonb_array_elements(\(SQLJSON(document))) WITH ORDINALITY AS e(job, n)
-                CROSS JOIN LATERAL jsonb_to_record(e.job) AS r(task text, queue text, payload jsonb, priority int, run_at_us bigint, max_attempts int, scope text)
-                ORDER BY e.n
-                RETURNING id)
+        return withQueuesAndWakeUp(queues: queues, notify: notify, insert: """
+            INSERT INTO kongflow_jobs (\(unsafeRaw: Self.insertColumns))
+            SELECT r.task, r.queue, r.payload, r.priority, timestamptz 'epoch' + r.run_at_us * interval '1 microsecond', 0, r.max_attempts,
+                   NULL, 0, \(now), \(now), r.scope
+            FROM jsonb_array_elements(\(SQLJSON(document))) WITH ORDINALITY AS e(job, n)
+            CROSS JOIN LATERAL jsonb_to_record(e.job) AS r(task text, queue text, payload jsonb, priority int, run_at_us bigint, max_attempts int, scope text)
+            ORDER BY e.n
+            RETURNING id
             """)
+    }
+
+    /// `insert` (which returns `id`) after the queue upserts, with the workers' wake-up, as one statement.
+    private func withQueuesAndWakeUp(queues: [SQLQuery], notify: Bool, insert: SQLQuery) -> SQLQuery {
+        var ctes: [SQLQuery] = queues.enumerated().map { "queue_\(unsafeRaw: String($0.offset)) AS (\($0.element))" }
+        ctes.append("inserted AS (\(insert))")
         let notified: SQLQuery = notify ? ", (SELECT pg_notify(\(JobQueue.notificationChannel), '')) AS notified" : ""
         return "WITH \(SQLQuery.joined(ctes)) SELECT id FROM inserted\(notified)"
     }

@@ -20,7 +20,7 @@ public struct SQLiteQueueDriver: QueueDriver {
         for start in stride(from: 0, to: jobs.count, by: 500) {
             let chunk = jobs[start..<min(start + 500, jobs.count)]
             ids += try await tx.query("""
-                INSERT INTO kongflow_jobs (task_identifier, queue_name, payload, priority, run_at, attempts, max_attempts, key, revision, created_at, updated_at, scope)
+                INSERT INTO kongflow_jobs (\(unsafeRaw: Self.insertColumns))
                 VALUES \(SQLQuery.joined(chunk.map { Self.values($0, now: now) }))
                 RETURNING id
                 """).map { try $0.decode("id", as: Int64.self) }.sorted()
