@@ -3,7 +3,8 @@
 # GET /api/v1/endpoints, next to GET /healthz — a minimal route in the same process — as the ceiling,
 # and POST /bench/ping-floor — the same PING call without database work — as POST's floor. The server is
 # `kongflow-run-bench --serve-api`: `serve`'s wiring (API, dashboard, worker, keeper) plus that route.
-# Needs wrk (Debian: apt-get install wrk). Usage: scripts/bench-api.sh [sqlite|postgres] [SECONDS]
+# Needs wrk (Debian: apt-get install wrk). Usage: scripts/bench-api.sh [sqlite|postgres] [SECONDS] [URL-OPTIONS]
+# URL-OPTIONS are added to PostgreSQL's URL: `statement_cache_size=0` measures without prepared statements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BACKEND=${1:-sqlite}; SECONDS_PER_RUN=${2:-10}
@@ -15,7 +16,7 @@ SERVER=$(swift build -c release --show-bin-path)/kongflow-run-bench
 WORK=$(mktemp -d)
 if [ "$BACKEND" = postgres ]; then
   source scripts/lib/postgres.sh
-  URL="$PG_URL"
+  URL="$PG_URL${3:+&$3}"
 else
   URL="sqlite:$WORK/api.sqlite"
 fi

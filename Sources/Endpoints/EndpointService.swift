@@ -178,13 +178,15 @@ public struct EndpointService: Sendable {
     }
 
     public func endpoints(environment: AuthenticatedEnvironment) async throws -> [(Endpoint, EndpointIndex?)] {
-        let endpoints = try await repository.endpoints(environmentId: environment.id, in: database)
-        let latest = try await repository.latestIndexes(endpointIds: endpoints.map(\.id), in: database)
-        return endpoints.map { ($0, latest[$0.id]) }
+        try await repository.endpointsWithLatestIndex(environmentId: environment.id, in: database)
     }
 
-    public func latestIndex(endpoint: Endpoint) async throws -> EndpointIndex? {
-        try await repository.latestIndexes(endpointIds: [endpoint.id], in: database)[endpoint.id]
+    /// The endpoint called `slug` and its latest index.
+    public func endpointWithLatestIndex(environment: AuthenticatedEnvironment, slug: String) async throws -> (Endpoint, EndpointIndex?) {
+        guard let found = try await repository.endpointsWithLatestIndex(environmentId: environment.id, slug: slug, in: database).first else {
+            throw EndpointServiceError.endpointNotFound
+        }
+        return found
     }
 
     public func indexes(environment: AuthenticatedEnvironment, slug: String, limit: Int, before: UUID?) async throws -> [EndpointIndex] {

@@ -26,9 +26,13 @@ public final class PostgresStore: Database, Sendable {
     private let restartCheckInterval: Duration
     private let restartWatch = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let generations = ConnectionGenerations()
+    private let prepared: PreparedStatements
 
     public struct Options: Sendable {
         public var maximumConnections: Int = 20
+        /// Connections made at start and kept whatever the load; the rest of the pool is made on demand
+        /// and closed after a minute unused. A long-running server keeps them all (`DatabaseURL.open`).
+        public var minimumConnections: Int = 0
         public var connectTimeout: Duration = .seconds(5)
         /// How long one leased use of a connection (a statement or a whole transaction) may take.
         public var workTimeout: Duration = .seconds(60)
@@ -44,6 +48,12 @@ public final class PostgresStore: Database, Sendable {
         var configuration = url.configuration
         configuration.options.maximumConnections = options.maximumConnections
         configuration.options.connectTimeout = options.connectTimeout
+        // postgres-nio schedules a keep-alive timer, and above the minimum an idle timer, each a task
+        // group of two tasks, every time a connection goes back to the pool: a quarter of an API read's
+        // CPU. So no pings (a connection the server closes is seen closed at once; one that stops
+        // answering fails at the work deadline), and servers keep their connections (`minimumConnections`).
+        configuration.options.minimumConnections = min(options.minimumConnections, options.maximumConnections)
+        configuration.options.keepAliveBehavior = nil
         // One direct connection first: the pool retries failed connects quietly forever, which
         // would turn a typo in the URL into a hang instead of an error.
         var probeConfiguration = url.probeConfiguration
@@ -57,21 +67,23 @@ public final class PostgresStore: Database, Sendable {
             }
             // The first reading for the restart watch, taken before any work can crowd it out.
             serverStarted = try await withDeadline(options.connectTimeout) {
-                try await Self.run("SELECT pg_postmaster_start_time()::text AS started", on: probe, logger: logger).first?.decode("started", as: String.self) ?? ""
+                try await Self.run("SELECT pg_postmaster_start_time()::text AS started", on: probe, prepared: nil, logger: logger).first?.decode("started", as: String.self) ?? ""
             }
             try await probe.close()
         } catch {
             throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresStore.describe(error))")
         }
         let store = PostgresStore(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout,
-                                  workTimeout: options.workTimeout, restartCheckInterval: options.restartCheckInterval, logger: logger)
+                                  workTimeout: options.workTimeout, restartCheckInterval: options.restartCheckInterval,
+                                  preparedStatements: url.statementCacheSize, logger: logger)
         store.watchForRestarts(serverStarted: serverStarted)
         return store
     }
 
     init(configuration: PostgresClient.Configuration, displayName: String, leaseTimeout: Duration, workTimeout: Duration,
-         restartCheckInterval: Duration, logger: Logger) {
+         restartCheckInterval: Duration, preparedStatements: Int, logger: Logger) {
         self.configuration = configuration
+        self.prepared = PreparedStatements(capacity: preparedStatements)
         self.leaseTimeout = leaseTimeout
         self.workTimeout = workTimeout
         self.restartCheckInterval = restartCheckInterval
@@ -90,9 +102,9 @@ public final class PostgresStore: Database, Sendable {
 
     @discardableResult
     public func query(_ query: SQLQuery) async throws -> [SQLRow] {
-        let logger = self.logger
+        let (logger, prepared) = (self.logger, self.prepared)
         return try await withLease { connection in
-            try await PostgresStore.run(query, on: connection, logger: logger)
+            try await PostgresStore.run(query, on: connection, prepared: prepared, logger: logger)
         }
     }
 
@@ -240,17 +252,17 @@ public final class PostgresStore: Database, Sendable {
 
     @discardableResult
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any Transaction) async throws -> T) async throws -> T {
-        let logger = self.logger
+        let (logger, prepared) = (self.logger, self.prepared)
         return try await withLease { connection in
-            try await Self.run("BEGIN", on: connection, logger: logger)
-            let tx = PostgresTransaction(connection: connection, logger: logger)
+            try await Self.run("BEGIN", on: connection, prepared: prepared, logger: logger)
+            let tx = PostgresTransaction(connection: connection, prepared: prepared, logger: logger)
             do {
                 let result = try await body(tx)
-                try await Self.run("COMMIT", on: connection, logger: logger)
+                try await Self.run("COMMIT", on: connection, prepared: prepared, logger: logger)
                 return result
             } catch {
                 // A failed ROLLBACK means the connection is broken; the pool discards it.
-                _ = try? await Self.run("ROLLBACK", on: connection, logger: logger)
+                _ = try? await Self.run("ROLLBACK", on: connection, prepared: prepared, logger: logger)
                 throw error
             }
         }
@@ -281,31 +293,46 @@ public final class PostgresStore: Database, Sendable {
         if !closed { logger.warning("PostgreSQL connections did not close within 10 s; leaving them to the process's exit") }
     }
 
+    /// Runs `query`, as a named prepared statement when `prepared` gives it a name (nil: always unnamed).
     @discardableResult
-    static func run(_ query: SQLQuery, on connection: PostgresConnection, logger: Logger) async throws -> [SQLRow] {
+    static func run(_ query: SQLQuery, on connection: PostgresConnection, prepared: PreparedStatements?, logger: Logger) async throws -> [SQLRow] {
         let (sql, binds) = query.render(placeholderPrefix: "$")
         var bindings = PostgresBindings(capacity: binds.count)
         for value in binds { encode(value, into: &bindings) }
+        let name = prepared?.name(for: sql, binds: binds)
         do {
-            let sequence = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-            var rows: [SQLRow] = []
-            for try await row in sequence {
-                var columns: [String] = []
-                var values: [SQLValue] = []
-                columns.reserveCapacity(row.count)
-                values.reserveCapacity(row.count)
-                for cell in row {
-                    columns.append(cell.columnName)
-                    values.append(try decode(cell))
+            if let name {
+                return try await RuntimeStatement.$current.withValue(.init(name: name, sql: sql)) {
+                    try await rows(of: connection.execute(RuntimeStatement(bindings: bindings), logger: logger))
                 }
-                rows.append(SQLRow(columns: columns, values: values))
             }
-            return rows
+            return try await rows(of: connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger))
         } catch let error as StorageError {
             throw error
         } catch {
+            // postgres-nio remembers a failed preparation, and the server a plan made for an older
+            // schema, for the connection's life: such a name would fail on it for good.
+            if name != nil, let state = (error as? PSQLError)?.serverInfo?[.sqlState], state.hasPrefix("42") || state.hasPrefix("0A") || state == "25P02" {
+                try? await connection.close()
+            }
             throw translate(error)
         }
+    }
+
+    private static func rows<Rows: AsyncSequence>(of sequence: Rows) async throws -> [SQLRow] where Rows.Element == PostgresRow {
+        var rows: [SQLRow] = []
+        for try await row in sequence {
+            var columns: [String] = []
+            var values: [SQLValue] = []
+            columns.reserveCapacity(row.count)
+            values.reserveCapacity(row.count)
+            for cell in row {
+                columns.append(cell.columnName)
+                values.append(try decode(cell))
+            }
+            rows.append(SQLRow(columns: columns, values: values))
+        }
+        return rows
     }
 
     static func encode(_ value: SQLValue, into bindings: inout PostgresBindings) {
@@ -362,19 +389,29 @@ public final class PostgresStore: Database, Sendable {
     }
 }
 
-final class PostgresTransaction: Transaction, @unchecked Sendable {
+final class PostgresTransaction: Transaction, Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    private let prepared: PreparedStatements
+    /// Once a statement failed, the server refuses every other until ROLLBACK, preparations included,
+    /// and a failed preparation would stay with the connection (`PostgresStore.run`): the rest go unnamed.
+    private let failed = NIOLockedValueBox(false)
     var dialect: SQLDialect { .postgres }
 
-    init(connection: PostgresConnection, logger: Logger) {
+    init(connection: PostgresConnection, prepared: PreparedStatements, logger: Logger) {
         self.connection = connection
+        self.prepared = prepared
         self.logger = logger
     }
 
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
-        try await PostgresStore.run(query, on: connection, logger: logger)
+        do {
+            return try await PostgresStore.run(query, on: connection, prepared: failed.withLockedValue { $0 } ? nil : prepared, logger: logger)
+        } catch {
+            failed.withLockedValue { $0 = true }
+            throw error
+        }
     }
 }
 

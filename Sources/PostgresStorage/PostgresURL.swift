@@ -3,9 +3,13 @@ import NIOSSL
 import PostgresNIO
 import Storage
 
-/// `postgres://USER[:PASS]@HOST[:PORT]/DB[?host=/socket/dir&sslmode=disable|prefer|require]`.
+/// `postgres://USER[:PASS]@HOST[:PORT]/DB[?host=/socket/dir&sslmode=disable|prefer|require&statement_cache_size=N]`.
 public struct PostgresURL: Sendable {
     public let configuration: PostgresClient.Configuration
+    /// How many statements each connection keeps prepared (`PreparedStatements`); 0 sends every one
+    /// unnamed, as a connection pooler in transaction mode (PgBouncer before 1.21) needs. The name and
+    /// meaning are asyncpg's.
+    public let statementCacheSize: Int
     /// The same target for a single connection, used to probe the server before starting the pool.
     let probeConfiguration: PostgresConnection.Configuration
     /// The URL with the password replaced, for logs and errors.
@@ -24,6 +28,14 @@ public struct PostgresURL: Sendable {
         }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         let port = components.port ?? Int(query["port"] ?? "") ?? 5432
+        if let size = query["statement_cache_size"] {
+            guard let size = Int(size), size >= 0 else {
+                throw StorageError.invalidURL("Invalid PostgreSQL URL: statement_cache_size must be a whole number, 0 or more")
+            }
+            statementCacheSize = size
+        } else {
+            statementCacheSize = 500
+        }
         var configuration: PostgresClient.Configuration
         var probe: PostgresConnection.Configuration
         if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {

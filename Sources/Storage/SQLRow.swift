@@ -11,6 +11,11 @@ public struct SQLRow: Sendable {
         self.values = values
     }
 
+    /// The columns at `positions`: one table's part of a joined row whose tables share column names.
+    public func slice(_ positions: Range<Int>) -> SQLRow {
+        SQLRow(columns: Array(columns[positions]), values: Array(values[positions]))
+    }
+
     public subscript(column: String) -> SQLValue {
         guard let index = columns.firstIndex(of: column) else { return .null }
         return values[index]

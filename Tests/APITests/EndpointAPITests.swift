@@ -256,7 +256,9 @@ import TriggerProtocol
             #expect(page1["indexes"]?[0]?["status"] == "FAILURE" && page2["indexes"]?[0]?["status"] == "SUCCESS")
             #expect(page1["indexes"]?[0]?["data"] == nil)
             let list = try await client.call(.get, "/api/v1/endpoints", key: dev.apiKey).json
-            #expect(list[0]?["endpointIndex"]?["status"] == "FAILURE")
+            #expect(list.arrayValue?.count == 1 && list[0]?["endpointIndex"]?["id"] == failed.json["id"], "the latest of its two indexes")
+            let one = try await client.call(.get, "/api/v1/endpoints/my-endpoint", key: dev.apiKey).json
+            #expect(one["endpointIndex"]?["id"] == failed.json["id"] && one["endpointIndex"]?["status"] == "FAILURE" && one["id"] == created.json["id"])
 
             // Delete keeps history; the slug can be registered again.
             #expect(try await client.call(.delete, "/api/v1/endpoints/my-endpoint", key: dev.apiKey).status == .ok)

@@ -24,8 +24,8 @@ struct EndpointsController {
         }
 
         group.get("endpoints/:endpointSlug") { _, context in
-            let endpoint = try await endpoints.endpoint(environment: try context.requireEnvironment(), slug: try context.parameters.require("endpointSlug"))
-            return EndpointResponse(endpoint, index: try await endpoints.latestIndex(endpoint: endpoint))
+            let (endpoint, index) = try await endpoints.endpointWithLatestIndex(environment: try context.requireEnvironment(), slug: try context.parameters.require("endpointSlug"))
+            return EndpointResponse(endpoint, index: index)
         }
 
         group.delete("endpoints/:endpointSlug") { _, context in
