@@ -418,8 +418,10 @@ final class PostgresTransaction: Transaction, Sendable {
 /// Tells connections made before the last restart the watch saw from later ones. After a restart,
 /// postgres-nio's pool can still hand out a connection to the old server whose next statement never
 /// completes (RELIABILITY.md); such a connection is closed unused instead. The pool numbers its
-/// connections in creation order and leases each one as soon as it is made, so every connection from
-/// before the restart has an id no greater than the largest one seen by then.
+/// connections in creation order, so every connection that was in use before the restart, which is
+/// where a statement was seen stuck, has an id no greater than the largest one seen by then. (A kept
+/// pool also makes connections at start that may never have been used; an idle connection reads the
+/// server's termination notice and closes like any other.)
 package final class ConnectionGenerations: Sendable {
     private struct State {
         var largestSeen: PostgresConnection.ID = .min
