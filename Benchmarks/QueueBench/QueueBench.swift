@@ -29,7 +29,7 @@ struct QueueBench: AsyncParsableCommand {
         func run() async throws {
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             let logger = QueueBench.logger()
-            let db = try await DatabaseURL(databaseURL).open(logger: logger, keepConnections: true)
+            let db = try await DatabaseURL(databaseURL).open(logger: logger)
             let queue = JobQueue(database: db)
             var registry = TaskRegistry()
             registry.register("probe.noop") { _, _ in }
@@ -60,7 +60,7 @@ struct QueueBench: AsyncParsableCommand {
 
         func run() async throws {
             let logger = QueueBench.logger()
-            let db = try await DatabaseURL(databaseURL).open(logger: logger, keepConnections: true)
+            let db = try await DatabaseURL(databaseURL).open(logger: logger)
             try await MigrationRunner(database: db, logger: logger).up()
             let queue = JobQueue(database: db)
             try await db.query("DELETE FROM kongflow_jobs")

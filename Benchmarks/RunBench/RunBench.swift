@@ -46,7 +46,7 @@ struct RunBench: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "run-bench")
         logger.logLevel = .error
-        let opened = try await DatabaseURL(databaseURL).open(logger: logger, keepConnections: true)
+        let opened = try await DatabaseURL(databaseURL).open(logger: logger)
         let db = CountingDatabase(opened)
         do {
             // The API server is measured without the statement counter in between.

@@ -97,8 +97,7 @@ public struct KongflowConfiguration: Sendable, Equatable {
     }
 
     /// Opens the configured database.
-    /// `server`: `serve` and `worker`, which keep their pool's connections open.
-    public func openDatabase(logger: Logger, server: Bool = false) async throws -> any Database {
-        try await DatabaseURL.resolve(databaseURL, environment: [:]).open(logger: logger, poolSize: databasePoolSize, keepConnections: server)
+    public func openDatabase(logger: Logger) async throws -> any Database {
+        try await DatabaseURL.resolve(databaseURL, environment: [:]).open(logger: logger, poolSize: databasePoolSize)
     }
 }

@@ -29,8 +29,8 @@ struct DatabaseOptions: ParsableArguments {
         return configuration
     }
 
-    func open(logger: Logger, server: Bool) async throws -> any Database {
-        try await configuration().openDatabase(logger: logger, server: server)
+    func open(logger: Logger) async throws -> any Database {
+        try await configuration().openDatabase(logger: logger)
     }
 }
 
@@ -106,9 +106,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 /// Runs `body` with an open database and closes it afterwards, whatever happens.
-/// `server`: `serve` and `worker`, which keep their pool's connections open (`DatabaseURL.open`).
-func withDatabase<T>(_ options: DatabaseOptions, logger: Logger, server: Bool = false, _ body: (any Database) async throws -> T) async throws -> T {
-    let database = try await options.open(logger: logger, server: server)
+func withDatabase<T>(_ options: DatabaseOptions, logger: Logger, _ body: (any Database) async throws -> T) async throws -> T {
+    let database = try await options.open(logger: logger)
     do {
         let result = try await body(database)
         await database.close()

@@ -21,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try logging.makeLogger("kongflow")
         let workerConfiguration = try worker.configuration()
-        try await withDatabase(database, logger: logger, server: true) { db in
+        try await withDatabase(database, logger: logger) { db in
             var configuration = try database.configuration()
             try calls.apply(to: &configuration)
             let runtime = KongflowRuntime(database: db, logger: logger, secrets: try configuration.openSecretBox(),

@@ -35,7 +35,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try logging.makeLogger("kongflow.worker")
         let workerConfiguration = try worker.configuration()
-        try await withDatabase(database, logger: logger, server: true) { db in
+        try await withDatabase(database, logger: logger) { db in
             guard try await MigrationRunner(database: db, logger: logger).isCurrent() else {
                 throw ValidationError("The database schema is not current; run `kongflow migrate up` (or start `kongflow serve`) first")
             }

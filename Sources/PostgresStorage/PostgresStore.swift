@@ -30,9 +30,6 @@ public final class PostgresStore: Database, Sendable {
 
     public struct Options: Sendable {
         public var maximumConnections: Int = 20
-        /// Connections made at start and kept whatever the load; the rest of the pool is made on demand
-        /// and closed after a minute unused. A long-running server keeps them all (`DatabaseURL.open`).
-        public var minimumConnections: Int = 0
         public var connectTimeout: Duration = .seconds(5)
         /// How long one leased use of a connection (a statement or a whole transaction) may take.
         public var workTimeout: Duration = .seconds(60)
@@ -48,11 +45,11 @@ public final class PostgresStore: Database, Sendable {
         var configuration = url.configuration
         configuration.options.maximumConnections = options.maximumConnections
         configuration.options.connectTimeout = options.connectTimeout
-        // postgres-nio schedules a keep-alive timer, and above the minimum an idle timer, each a task
-        // group of two tasks, every time a connection goes back to the pool: a quarter of an API read's
-        // CPU. So no pings (a connection the server closes is seen closed at once; one that stops
-        // answering fails at the work deadline), and servers keep their connections (`minimumConnections`).
-        configuration.options.minimumConnections = min(options.minimumConnections, options.maximumConnections)
+        // postgres-nio schedules a keep-alive timer (and an idle timer), each a task group of two tasks,
+        // every time a connection goes back to the pool. No pings: a connection the server closes is
+        // seen closed at once, one that stops answering fails at the work deadline. The idle timer
+        // stays: a minimum of kept connections (which would skip it) crashes postgres-nio 1.33.2's pool
+        // when the server goes down (`createNewDemandConnectionIfPossible`'s precondition; BENCHMARKS.md).
         configuration.options.keepAliveBehavior = nil
         // One direct connection first: the pool retries failed connects quietly forever, which
         // would turn a typo in the URL into a hang instead of an error.
@@ -418,10 +415,8 @@ final class PostgresTransaction: Transaction, Sendable {
 /// Tells connections made before the last restart the watch saw from later ones. After a restart,
 /// postgres-nio's pool can still hand out a connection to the old server whose next statement never
 /// completes (RELIABILITY.md); such a connection is closed unused instead. The pool numbers its
-/// connections in creation order, so every connection that was in use before the restart, which is
-/// where a statement was seen stuck, has an id no greater than the largest one seen by then. (A kept
-/// pool also makes connections at start that may never have been used; an idle connection reads the
-/// server's termination notice and closes like any other.)
+/// connections in creation order and leases each one as soon as it is made, so every connection from
+/// before the restart has an id no greater than the largest one seen by then.
 package final class ConnectionGenerations: Sendable {
     private struct State {
         var largestSeen: PostgresConnection.ID = .min

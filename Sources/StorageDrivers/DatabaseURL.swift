@@ -35,18 +35,14 @@ public enum DatabaseURL: Sendable, Equatable {
         return .sqlite(path: defaultSQLitePath)
     }
 
-    /// Opens the database; `poolSize` is PostgreSQL's connections per process (SQLite has one), all made
-    /// at start and kept when `keepConnections` (a server: returning a connection to a pool that may close
-    /// it costs timers on every statement, `PostgresStore.connect`), else made on demand.
-    public func open(logger: Logger = Logger(label: "kongflow.storage"), poolSize: Int = PostgresStore.Options().maximumConnections,
-                     keepConnections: Bool = false) async throws -> any Database {
+    /// Opens the database; `poolSize` is PostgreSQL's connections per process (SQLite has one).
+    public func open(logger: Logger = Logger(label: "kongflow.storage"), poolSize: Int = PostgresStore.Options().maximumConnections) async throws -> any Database {
         switch self {
         case .sqlite(let path):
             return try await SQLiteStore.open(path: path, logger: logger)
         case .postgres(let url):
             var options = PostgresStore.Options()
             options.maximumConnections = poolSize
-            if keepConnections { options.minimumConnections = poolSize }
             return try await PostgresStore.connect(url: try PostgresURL(url), options: options, logger: logger)
         }
     }

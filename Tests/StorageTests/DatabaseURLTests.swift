@@ -60,25 +60,6 @@ import TestSupport
     }
 }
 
-/// `serve` and `worker` keep their whole PostgreSQL pool open from the start (no pool timers per
-/// statement, `PostgresStore.connect`); other commands make connections as they need them.
-@Suite struct PostgresPoolTests {
-    @Test(.enabled(if: Backend.available.contains(.postgres)))
-    func aServerPoolIsMadeAtStartAndOthersOnDemand() async throws {
-        let url = try await TestDatabase.freshURL(.postgres)
-        let name = String(URLComponents(string: url)!.path.dropFirst())
-        let kept = try await DatabaseURL(url).open(logger: TestDatabase.testLogger, poolSize: 5, keepConnections: true)
-        let sessions: SQLQuery = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = \(name)"
-        #expect(try await eventually { try await kept.queryFirst(sessions)!.decode("n", as: Int.self) == 5 })
-        await kept.close()
-        #expect(try await eventually {
-            let onDemand = try await DatabaseURL(url).open(logger: TestDatabase.testLogger, poolSize: 5)
-            defer { Task { await onDemand.close() } }
-            return try await onDemand.queryFirst(sessions)!.decode("n", as: Int.self) == 1
-        })
-    }
-}
-
 /// A leased connection that stops answering fails its caller at the work deadline, and the
 /// database stays usable (PostgreSQL; RELIABILITY.md, restart under load).
 @Suite struct PostgresWorkDeadlineTests {

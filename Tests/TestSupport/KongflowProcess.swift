@@ -47,8 +47,7 @@ public struct KongflowProcess {
         return Result(status: process.terminationStatus, stdout: await outData.text(), stderr: await errData.text())
     }
 
-    /// A process with the test environment (minus any database URL of the developer's shell, and a
-    /// smaller PostgreSQL pool) and
+    /// A process with the test environment (minus any database URL of the developer's shell) and
     /// its output collected as it arrives.
     static func makeProcess(_ arguments: [String], environment: [String: String], binary: URL) -> (Process, OutputCollector, OutputCollector) {
         let process = Process()
@@ -56,8 +55,6 @@ public struct KongflowProcess {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "KONGFLOW_DATABASE_URL")
-        // `serve` and `worker` make their whole PostgreSQL pool at start; the suite runs many at once.
-        env["KONGFLOW_DATABASE_POOL_SIZE"] = "6"
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe(), err = Pipe()
@@ -85,6 +82,12 @@ public final class RunningProcess: @unchecked Sendable {
         self.process = process
         self.stdout = stdout
         self.stderr = stderr
+    }
+
+    /// A test that throws before `terminate()` must not leave its server running: it would keep its
+    /// database connections and its port for the rest of the suite.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Waits until `pattern` (a regular expression) appears in stderr or stdout, returning its first

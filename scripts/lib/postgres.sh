@@ -20,6 +20,6 @@ trap pg_stop EXIT
   || { cat "$PG_DIR/initdb.log" >&2; exit 1; }
 # No TCP listener: the socket lives in our own temp dir, so any other PostgreSQL on the machine is untouched.
 "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-  -o "-c listen_addresses='' -c unix_socket_directories=$PG_DIR -p 5432 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=800" \
+  -o "-c listen_addresses='' -c unix_socket_directories=$PG_DIR -p 5432 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
   start >/dev/null || { cat "$PG_DIR/server.log" >&2; exit 1; }
 PG_URL="postgres://postgres@localhost:5432/postgres?host=$PG_DIR"
