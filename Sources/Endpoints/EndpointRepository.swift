@@ -117,7 +117,6 @@ public struct EndpointRepository: Sendable {
         return try await executor.query(query).map(EndpointIndex.init)
     }
 
-    /// The newest index of each of the given endpoints.
     /// An environment's live endpoints (or the one called `slug`), each with its latest index, in one
     /// statement: the API's most frequent read.
     func endpointsWithLatestIndex(environmentId: UUID, slug: String? = nil, in executor: any SQLExecutor) async throws -> [(Endpoint, EndpointIndex?)] {

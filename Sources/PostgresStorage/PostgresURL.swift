@@ -6,9 +6,9 @@ import Storage
 /// `postgres://USER[:PASS]@HOST[:PORT]/DB[?host=/socket/dir&sslmode=disable|prefer|require&statement_cache_size=N]`.
 public struct PostgresURL: Sendable {
     public let configuration: PostgresClient.Configuration
-    /// How many statements each connection keeps prepared (`PreparedStatements`); 0 sends every one
-    /// unnamed, as a connection pooler in transaction mode (PgBouncer before 1.21) needs. The name and
-    /// meaning are asyncpg's.
+    /// How many distinct statements a store prepares (`PreparedStatements`; each connection prepares
+    /// those it runs); 0 sends every one unnamed, as a connection pooler in transaction mode (PgBouncer
+    /// before 1.21) needs. The name is asyncpg's.
     public let statementCacheSize: Int
     /// The same target for a single connection, used to probe the server before starting the pool.
     let probeConfiguration: PostgresConnection.Configuration
