@@ -49,7 +49,7 @@ public struct Endpoint: Sendable, Equatable {
 
     static let columns = "id, slug, url, indexing_hook_identifier, environment_id, organization_id, project_id, version, sdk_version, created_at, updated_at, deleted_at"
     /// `columns` of the table aliased `e`.
-    static let qualifiedColumns = qualify(columns, as: "e")
+    static let qualifiedColumns = Storage.qualifiedColumns(columns, alias: "e")
     static let columnCount = columns.split(separator: ",").count
 
     init(row: SQLRow) throws {
@@ -85,7 +85,7 @@ public struct EndpointIndex: Sendable, Equatable {
     /// Everything but the (possibly large) `data` document.
     static let summaryColumns = "id, endpoint_id, source, source_data, reason, status, stats, NULL AS data, error, created_at, updated_at"
     /// `summaryColumns` of the table aliased `i`.
-    static let qualifiedSummaryColumns = qualify(summaryColumns, as: "i")
+    static let qualifiedSummaryColumns = Storage.qualifiedColumns(summaryColumns, alias: "i")
 
     init(row: SQLRow) throws {
         id = try row.decode("id")
@@ -112,12 +112,4 @@ public struct EndpointWithEnvironment: Sendable {
     public let endpoint: Endpoint
     public let apiKey: String
     public let environmentType: String
-}
-
-/// `columns` (a comma-separated list) with each plain column name prefixed by `alias`, for joins.
-func qualify(_ columns: String, as alias: String) -> String {
-    columns.split(separator: ",").map { column in
-        let name = column.trimmingCharacters(in: .whitespaces)
-        return name.contains(" ") ? name : "\(alias).\(name)"
-    }.joined(separator: ", ")
 }

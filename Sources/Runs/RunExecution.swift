@@ -53,7 +53,7 @@ extension RunEngine {
                    o.id AS organization_id, o.title AS organization_title, o.slug AS organization_slug,
                    p.id AS project_id, p.slug AS project_slug, p.name AS project_name, r.yielded_executions,
                    e.id AS endpoint_id, e.version AS endpoint_version, e.run_chunk_execution_limit,
-                   \(unsafeRaw: EventRecord.columns.split(separator: ",").map { "ev." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                   \(unsafeRaw: qualifiedColumns(EventRecord.columns, alias: "ev"))
             FROM job_runs r
             JOIN jobs j ON j.id = r.job_id
             JOIN job_versions v ON v.id = r.version_id

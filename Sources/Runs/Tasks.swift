@@ -102,7 +102,7 @@ extension RunEngine {
         return try await database.transaction { tx in
             let lock = tx.dialect == .postgres ? " FOR UPDATE OF t" : ""
             guard let task = try await tx.queryFirst("""
-                SELECT \(unsafeRaw: RunTask.columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+                SELECT \(unsafeRaw: qualifiedColumns(RunTask.columns, alias: "t"))
                 FROM tasks t JOIN job_runs r ON r.id = t.run_id
                 WHERE t.id = \(taskId) AND t.run_id = \(runId) AND r.environment_id = \(environment.id)\(unsafeRaw: lock)
                 """).map(RunTask.init) else { throw RunServiceError.taskNotFound }

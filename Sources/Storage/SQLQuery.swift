@@ -1,3 +1,5 @@
+import Foundation
+
 /// A SQL statement whose parameters are written inline and bound, never spliced:
 ///
 ///     tx.query("SELECT * FROM endpoints WHERE id = \(id) AND slug = \(slug)")
@@ -110,4 +112,13 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation {
         }
         return (sql, binds)
     }
+}
+
+/// `columns`, a comma-separated list of a table's columns, with each plain name prefixed by the table's
+/// alias in a join (`id, slug` → `e.id, e.slug`); an expression such as `NULL AS data` is kept as it is.
+public func qualifiedColumns(_ columns: String, alias: String) -> String {
+    columns.split(separator: ",").map { column in
+        let name = column.trimmingCharacters(in: .whitespacesAndNewlines)
+        return name.contains(" ") ? name : "\(alias).\(name)"
+    }.joined(separator: ", ")
 }
