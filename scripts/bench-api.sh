@@ -48,4 +48,6 @@ echo "         GET /api/v1/endpoints:   $(run -s "$WORK/get.lua" "$BASE/api/v1/e
 # The floor first: every POST queues an index of the endpoint, which the worker drains for a while after.
 echo "floor    POST /bench/ping-floor:  $(run -s "$WORK/post.lua" "$BASE/bench/ping-floor")"
 echo "         POST /api/v1/endpoints:  $(run -s "$WORK/post.lua" "$BASE/api/v1/endpoints")"
+# How many POSTs queued an index, and how many found one still pending (answered from one read).
+echo "indexes: $(curl -s "$BASE/metrics" | awk '/^kongflow_endpoint_indexes_total/ {done+=$2} /^kongflow_endpoint_index_requests_coalesced_total/ {c=$2} END {printf "%d indexed, %d POSTs coalesced into a pending index", done, c}')"
 echo "RSS after the runs: $(( $(ps -o rss= -p $SERVE) / 1024 )) MiB"

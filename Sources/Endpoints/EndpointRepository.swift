@@ -135,6 +135,20 @@ public struct EndpointRepository: Sendable {
         }
     }
 
+    /// The live endpoint `slug` with its newest PENDING index, read without a lock: CreateEndpoint's
+    /// check for a registration that would change nothing.
+    func endpointWithPendingIndex(environmentId: UUID, slug: String, in executor: any SQLExecutor) async throws -> (Endpoint, EndpointIndex?)? {
+        guard let row = try await executor.queryFirst("""
+            SELECT \(unsafeRaw: Endpoint.qualifiedColumns), \(unsafeRaw: EndpointIndex.qualifiedSummaryColumns) FROM endpoints e
+            LEFT JOIN endpoint_indexes i
+              ON i.id = (SELECT j.id FROM endpoint_indexes j WHERE j.endpoint_id = e.id AND j.status = 'PENDING' ORDER BY j.created_at DESC, j.id DESC LIMIT 1)
+            WHERE e.environment_id = \(environmentId) AND e.slug = \(slug) AND e.deleted_at IS NULL
+            """) else { return nil }
+        let split = Endpoint.columnCount
+        let index = row.slice(split..<row.columns.count)
+        return (try Endpoint(row: row.slice(0..<split)), index["id"] == .null ? nil : try EndpointIndex(row: index))
+    }
+
     /// Moves an index to a new status. `from` guards against racing writers (e.g. only a PENDING
     /// index may start). Returns false when the index was not in an allowed state.
     func setStatus(indexId: UUID, to status: IndexStatus, from allowed: [IndexStatus], error: IndexFailure? = nil,

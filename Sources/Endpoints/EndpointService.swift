@@ -60,6 +60,16 @@ public struct EndpointService: Sendable {
         let now = self.now()
         let repository = self.repository
         do {
+            // A registration that changes nothing while an index of the endpoint is still PENDING is
+            // answered from one read, with no write and no row lock: that index calls INDEX_ENDPOINT
+            // after this PING, so it sees what this request would have it see (`trigger.dev dev`
+            // registers again on every change; one slug's writes queue on its row). `updatedAt` stays.
+            if let (endpoint, pending) = try await repository.endpointWithPendingIndex(environmentId: environment.id, slug: slug, in: database),
+               let pending, endpoint.url == url, endpoint.keeps(version: pong.triggerVersion, sdkVersion: pong.triggerSdkVersion) {
+                metrics.coalesced()
+                logger.debug("endpoint unchanged; index already pending", metadata: ["endpoint_id": "\(endpoint.id.lowercasedString)", "index_id": "\(pending.id.lowercasedString)"])
+                return (endpoint, pending)
+            }
             let result = try await database.transaction { tx in
                 let endpoint = try await repository.upsert(
                     environmentId: environment.id, organizationId: environment.organization.id, projectId: environment.project.id,

@@ -52,6 +52,13 @@ public struct Endpoint: Sendable, Equatable {
     static let qualifiedColumns = Storage.qualifiedColumns(columns, alias: "e")
     static let columnCount = columns.split(separator: ",").count
 
+    /// Whether a PING's versions leave this endpoint's as they are: an unknown one keeps the stored one,
+    /// as the upsert does.
+    func keeps(version newVersion: String?, sdkVersion newSDKVersion: String?) -> Bool {
+        func keeps(_ new: String?, _ old: String) -> Bool { new == nil || new == "unknown" || new == old }
+        return keeps(newVersion, version) && keeps(newSDKVersion, sdkVersion)
+    }
+
     init(row: SQLRow) throws {
         id = try row.decode("id")
         slug = try row.decode("slug")

@@ -13,7 +13,7 @@ struct DatabaseOptions: ParsableArguments {
         "postgres://USER[:PASS]@HOST:PORT/DB[?host=/socket/dir] or sqlite:PATH (env: KONGFLOW_DATABASE_URL; default: sqlite:.kongflow/kongflow.sqlite)",
         valueName: "url"))
     var databaseURL: String?
-    @Option(help: "PostgreSQL connections per process (env: KONGFLOW_DATABASE_POOL_SIZE; default 20).") var poolSize: Int?
+    @Option(help: "Pooled PostgreSQL connections per process, kept while in use; LISTEN takes one more per channel (env: KONGFLOW_DATABASE_POOL_SIZE; default 20).") var poolSize: Int?
 
     /// The environment's settings with these flags over them.
     func configuration() throws -> KongflowConfiguration {

@@ -2,17 +2,17 @@ import Logging
 import PostgresNIO
 import Storage
 
-/// One pooled connection per LISTENed channel, fanned out to in-process subscribers. When the
+/// One connection (outside the pool) per LISTENed channel, fanned out to in-process subscribers. When the
 /// connection drops it reconnects and sends an empty payload, since notifications sent while it was
 /// down are lost and subscribers must look at the database again.
 actor PostgresListeners {
-    private let client: PostgresClient
+    private let pool: ConnectionPool
     private let logger: Logger
     private let hub = NotificationHub()
     private var tasks: [String: Task<Void, Never>] = [:]
 
-    init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    init(pool: ConnectionPool, logger: Logger) {
+        self.pool = pool
         self.logger = logger
     }
 
@@ -20,11 +20,12 @@ actor PostgresListeners {
         let stream = hub.subscribe(channel)
         if tasks[channel] == nil {
             let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-            tasks[channel] = Task { [client, hub, logger] in
+            tasks[channel] = Task { [pool, hub, logger] in
                 var first = true
                 while !Task.isCancelled {
                     do {
-                        try await client.withConnection { connection in
+                        let connection = try await pool.connectUnpooled()
+                        do {
                             try await connection.listen(on: channel) { notifications in
                                 if first { readyContinuation.yield(()); readyContinuation.finish(); first = false }
                                 else { hub.send(channel, "") }
@@ -32,6 +33,10 @@ actor PostgresListeners {
                                     hub.send(channel, notification.payload)
                                 }
                             }
+                            try? await connection.close()
+                        } catch {
+                            try? await connection.close()
+                            throw error
                         }
                     } catch {
                         if Task.isCancelled { break }

@@ -6,16 +6,14 @@ import PostgresNIO
 import Storage
 import Timing
 
-/// The production backend: a pooled `PostgresClient`. Many API and worker processes share one
-/// database and coordinate only through it (row locks, LISTEN/NOTIFY).
+/// The production backend: pooled `PostgresConnection`s (`ConnectionPool`). Many API and worker
+/// processes share one database and coordinate only through it (row locks, LISTEN/NOTIFY).
 public final class PostgresStore: Database, Sendable {
     public let dialect = SQLDialect.postgres
     public let displayName: String
-    let client: PostgresClient
-    let configuration: PostgresClient.Configuration
+    let pool: ConnectionPool
     let leaseTimeout: Duration
     let workTimeout: Duration
-    private let runTask: Task<Void, Never>
     private let logger: Logger
     private let listeners: PostgresListeners
     /// When a leased use of a connection last succeeded: tells a busy pool from a server that is down.
@@ -25,7 +23,6 @@ public final class PostgresStore: Database, Sendable {
     private let deadlineWatch = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let restartCheckInterval: Duration
     private let restartWatch = NIOLockedValueBox<Task<Void, Never>?>(nil)
-    private let generations = ConnectionGenerations()
     private let prepared: PreparedStatements
 
     public struct Options: Sendable {
@@ -42,21 +39,11 @@ public final class PostgresStore: Database, Sendable {
     /// Connects and checks the server answers within `options.connectTimeout`, so a wrong or
     /// unreachable server is one clear error at start-up, not a hang on the first request.
     public static func connect(url: PostgresURL, options: Options = .init(), logger: Logger = Logger(label: "kongflow.postgres")) async throws -> PostgresStore {
-        var configuration = url.configuration
-        configuration.options.maximumConnections = options.maximumConnections
-        configuration.options.connectTimeout = options.connectTimeout
-        // postgres-nio schedules a keep-alive timer (and an idle timer), each a task group of two tasks,
-        // every time a connection goes back to the pool. No pings: a connection the server closes is
-        // seen closed at once, one that stops answering fails at the work deadline. The idle timer
-        // stays: a minimum of kept connections (which would skip it) crashes postgres-nio 1.33.2's pool
-        // when the server goes down (`createNewDemandConnectionIfPossible`'s precondition; BENCHMARKS.md).
-        configuration.options.keepAliveBehavior = nil
-        // One direct connection first: the pool retries failed connects quietly forever, which
-        // would turn a typo in the URL into a hang instead of an error.
-        var probeConfiguration = url.probeConfiguration
-        let seconds = options.connectTimeout.components.seconds
-        probeConfiguration.options.connectTimeout = .seconds(seconds)
-        let probeTarget = probeConfiguration
+        var configuration = url.connectionConfiguration
+        configuration.options.connectTimeout = .milliseconds(Int64(options.connectTimeout / .milliseconds(1)))
+        // One connection first: the pool retries failed connects until its caller gives up, which
+        // would turn a typo in the URL into a 503 on every request instead of an error at start-up.
+        let probeTarget = configuration
         let serverStarted: String
         do {
             let probe = try await withDeadline(options.connectTimeout + .seconds(1)) {
@@ -70,29 +57,24 @@ public final class PostgresStore: Database, Sendable {
         } catch {
             throw StorageError.unavailable("Cannot connect to PostgreSQL at \(url.redacted): \(PostgresStore.describe(error))")
         }
-        let store = PostgresStore(configuration: configuration, displayName: url.redacted, leaseTimeout: options.connectTimeout,
+        let pool = ConnectionPool(configuration: configuration, maximum: options.maximumConnections, logger: logger)
+        let store = PostgresStore(pool: pool, displayName: url.redacted, leaseTimeout: options.connectTimeout,
                                   workTimeout: options.workTimeout, restartCheckInterval: options.restartCheckInterval,
                                   preparedStatements: url.statementCacheSize, logger: logger)
         store.watchForRestarts(serverStarted: serverStarted)
         return store
     }
 
-    init(configuration: PostgresClient.Configuration, displayName: String, leaseTimeout: Duration, workTimeout: Duration,
+    init(pool: ConnectionPool, displayName: String, leaseTimeout: Duration, workTimeout: Duration,
          restartCheckInterval: Duration, preparedStatements: Int, logger: Logger) {
-        self.configuration = configuration
+        self.pool = pool
         self.prepared = PreparedStatements(capacity: preparedStatements)
         self.leaseTimeout = leaseTimeout
         self.workTimeout = workTimeout
         self.restartCheckInterval = restartCheckInterval
         self.displayName = displayName
         self.logger = logger
-        // The pool logs every failed reconnect at info; keep that out of normal logs.
-        var poolLogger = logger
-        poolLogger.logLevel = max(logger.logLevel, .error)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
-        self.client = client
-        self.runTask = Task { await client.run() }
-        self.listeners = PostgresListeners(client: client, logger: logger)
+        self.listeners = PostgresListeners(pool: pool, logger: logger)
         let watch = watchDeadlines()
         deadlineWatch.withLockedValue { $0 = watch }
     }
@@ -108,6 +90,7 @@ public final class PostgresStore: Database, Sendable {
     /// Leases a pooled connection for `body`, or fails with `.unavailable` when none can be had
     /// within the connect timeout: the pool itself waits for a connection as long as it takes, which
     /// while the server is down would turn every API request into a hang instead of a 503.
+    /// The connection goes back to the pool unless the use was cut short (cancelled, or at a deadline).
     ///
     /// `body` gets `workTimeout` once leased. A statement in flight when PostgreSQL went down was
     /// seen to never complete (postgres-nio 1.33, `pg_ctl stop -m fast` mid-transaction; RELIABILITY.md),
@@ -115,11 +98,9 @@ public final class PostgresStore: Database, Sendable {
     /// deadline without waiting for `body`, whose connection is closed to fail whatever is stuck on it.
     func withLease<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let lease = Lease<T>(started: .now)
-        let client = self.client
+        let pool = self.pool
         let lastAnswer = self.lastAnswer
         let inFlight = self.inFlight
-        let generations = self.generations
-        let configurationMaximum = configuration.options.maximumConnections
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 lease.begin(continuation)
@@ -133,21 +114,17 @@ public final class PostgresStore: Database, Sendable {
                 let work = Task {
                     let outcome: Result<T, any Error>
                     do {
-                        var value: T? = nil
-                        // A connection from before a restart the watch saw is closed unused, and another taken.
-                        for _ in 0..<(configurationMaximum + 1) where value == nil {
-                            value = try await client.withConnection { connection -> T? in
-                                guard generations.admit(connection.id) else {
-                                    try? await connection.close()
-                                    return nil
-                                }
-                                lease.leased(connection)
-                                return try await body(connection)
-                            }
+                        let pooled = try await pool.lease()
+                        lease.leased(pooled.connection)
+                        do {
+                            let value = try await body(pooled.connection)
+                            pool.release(pooled)
+                            lastAnswer.withLockedValue { $0 = .now }
+                            outcome = .success(value)
+                        } catch {
+                            pool.release(pooled, reusable: !Task.isCancelled)
+                            throw error
                         }
-                        guard let value else { throw StorageError.unavailable("PostgreSQL: every pooled connection was from before its restart") }
-                        lastAnswer.withLockedValue { $0 = .now }
-                        outcome = .success(value)
                     } catch {
                         outcome = .failure(error)
                     }
@@ -195,6 +172,7 @@ public final class PostgresStore: Database, Sendable {
                     return expired
                 }
                 for (lease, error) in expired { lease.expire(error) }
+                self.pool.closeIdle(now: now)
             }
         }
     }
@@ -235,7 +213,7 @@ public final class PostgresStore: Database, Sendable {
     /// Fails every leased use that began before `instant`; returns how many.
     @discardableResult
     package func serverRestarted(before instant: ContinuousClock.Instant) -> Int {
-        generations.serverRestarted()
+        pool.serverRestarted()
         let stale = inFlight.withLockedValue { registry -> [any LeaseControl] in
             let stale = registry.leases.filter { $0.value.startedAt < instant }
             for key in stale.keys { registry.leases.removeValue(forKey: key) }
@@ -258,8 +236,12 @@ public final class PostgresStore: Database, Sendable {
                 try await Self.run("COMMIT", on: connection, prepared: prepared, logger: logger)
                 return result
             } catch {
-                // A failed ROLLBACK means the connection is broken; the pool discards it.
-                _ = try? await Self.run("ROLLBACK", on: connection, prepared: prepared, logger: logger)
+                // A failed ROLLBACK leaves the connection in a transaction, or broken: closed, the pool drops it.
+                do {
+                    try await Self.run("ROLLBACK", on: connection, prepared: prepared, logger: logger)
+                } catch {
+                    try? await connection.close()
+                }
                 throw error
             }
         }
@@ -277,17 +259,14 @@ public final class PostgresStore: Database, Sendable {
         try await transaction.query("SELECT pg_notify(\(channel), \(payload))")
     }
 
-    /// Closes every connection. Bounded: postgres-nio's pool returns from `run()` only once each of
-    /// its connections has closed, and one left with a statement that never completes (see `withLease`)
-    /// was seen to hold a test's teardown, and would hold a server's shutdown, forever.
+    /// Closes the idle connections now and the leased ones as they come back. Not waited for: a
+    /// connection left with a statement that never completes (see `withLease`) would hold a server's
+    /// shutdown forever.
     public func close() async {
         restartWatch.withLockedValue { $0?.cancel() }
         deadlineWatch.withLockedValue { $0?.cancel() }
         await listeners.close()
-        runTask.cancel()
-        let runTask = self.runTask
-        let closed = await firstOf({ await runTask.value; return true }, { try? await Task.sleep(for: .seconds(10)); return false })
-        if !closed { logger.warning("PostgreSQL connections did not close within 10 s; leaving them to the process's exit") }
+        pool.close()
     }
 
     /// Runs `query`, as a named prepared statement when `prepared` gives it a name (nil: always unnamed).
@@ -408,30 +387,6 @@ final class PostgresTransaction: Transaction, Sendable {
         } catch {
             failed.withLockedValue { $0 = true }
             throw error
-        }
-    }
-}
-
-/// Tells connections made before the last restart the watch saw from later ones. After a restart,
-/// postgres-nio's pool can still hand out a connection to the old server whose next statement never
-/// completes (RELIABILITY.md); such a connection is closed unused instead. The pool numbers its
-/// connections in creation order and leases each one as soon as it is made, so every connection from
-/// before the restart has an id no greater than the largest one seen by then.
-package final class ConnectionGenerations: Sendable {
-    private struct State {
-        var largestSeen: PostgresConnection.ID = .min
-        var firstAdmitted: PostgresConnection.ID = .min
-    }
-    private let state = NIOLockedValueBox(State())
-
-    package init() {}
-    package func serverRestarted() { state.withLockedValue { $0.firstAdmitted = $0.largestSeen == .min ? .min : $0.largestSeen + 1 } }
-
-    /// Whether the connection may be used: it was made after the last restart seen.
-    package func admit(_ id: PostgresConnection.ID) -> Bool {
-        state.withLockedValue { state in
-            state.largestSeen = max(state.largestSeen, id)
-            return id >= state.firstAdmitted
         }
     }
 }

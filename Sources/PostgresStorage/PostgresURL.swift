@@ -5,13 +5,12 @@ import Storage
 
 /// `postgres://USER[:PASS]@HOST[:PORT]/DB[?host=/socket/dir&sslmode=disable|prefer|require&statement_cache_size=N]`.
 public struct PostgresURL: Sendable {
-    public let configuration: PostgresClient.Configuration
     /// How many distinct statements a store prepares (`PreparedStatements`; each connection prepares
     /// those it runs); 0 sends every one unnamed, as a connection pooler in transaction mode (PgBouncer
     /// before 1.21) needs. The name is asyncpg's.
     public let statementCacheSize: Int
-    /// The same target for a single connection, used to probe the server before starting the pool.
-    let probeConfiguration: PostgresConnection.Configuration
+    /// Where and how each connection connects.
+    package let connectionConfiguration: PostgresConnection.Configuration
     /// The URL with the password replaced, for logs and errors.
     public let redacted: String
 
@@ -36,34 +35,23 @@ public struct PostgresURL: Sendable {
         } else {
             statementCacheSize = 500
         }
-        var configuration: PostgresClient.Configuration
-        var probe: PostgresConnection.Configuration
+        let configuration: PostgresConnection.Configuration
         if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
             configuration = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
-            probe = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
         } else {
             guard let host = components.host, !host.isEmpty else {
                 throw StorageError.invalidURL("Invalid PostgreSQL URL: the host is missing")
             }
-            let tls: PostgresClient.Configuration.TLS
-            let probeTLS: PostgresConnection.Configuration.TLS
+            let tls: PostgresConnection.Configuration.TLS
             switch query["sslmode"] ?? "disable" {
-            case "disable":
-                tls = .disable
-                probeTLS = .disable
-            case "prefer":
-                tls = .prefer(.makeClientConfiguration())
-                probeTLS = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case "require":
-                tls = .require(.makeClientConfiguration())
-                probeTLS = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case "disable": tls = .disable
+            case "prefer": tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             case let other: throw StorageError.invalidURL("Invalid PostgreSQL URL: unsupported sslmode '\(other)' (disable, prefer or require)")
             }
             configuration = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
-            probe = .init(host: host, port: port, username: user, password: password, database: database, tls: probeTLS)
         }
-        self.configuration = configuration
-        self.probeConfiguration = probe
+        self.connectionConfiguration = configuration
         var shown = components
         if shown.password != nil { shown.password = "***" }
         self.redacted = shown.string ?? "postgres://"

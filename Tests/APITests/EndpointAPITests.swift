@@ -316,6 +316,41 @@ import TriggerProtocol
         }
     }
 
+    /// A registration that changes nothing while an index is PENDING is answered without a write; one
+    /// that changes the URL is written (and still coalesced); once the index has started, a new one is queued.
+    @Test(arguments: Backend.available)
+    func onlyARegistrationThatChangesNothingSkipsTheWrite(_ backend: Backend) async throws {
+        try await TestStack.run(backend, worker: false) { stack, client in
+            let env = try await stack.environment()
+            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
+            let moved = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
+            defer { Task { await server.stop(); await moved.stop() } }
+            func register(_ base: String) async throws -> JSONValue {
+                let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(base)/api/trigger"}"#)
+                #expect(response.status == .ok)
+                return response.json
+            }
+            func updatedAt() async throws -> Date {
+                try #require(try await stack.database.queryFirst("SELECT updated_at FROM endpoints WHERE slug = 'my-endpoint'")).decode("updated_at")
+            }
+            let first = try await register(server.baseURL)
+            let written = try await updatedAt()
+            let same = try await register(server.baseURL)
+            #expect(same["endpointIndex"]?["id"] == first["endpointIndex"]?["id"])
+            #expect(same["id"] == first["id"] && same["url"] == first["url"])
+            #expect(try await updatedAt() == written, "nothing was written")
+            let elsewhere = try await register(moved.baseURL)
+            #expect(elsewhere["endpointIndex"]?["id"] == first["endpointIndex"]?["id"], "the pending index covers the new URL too")
+            #expect(elsewhere["url"] == .string("\(moved.baseURL)/api/trigger"))
+            #expect(try await stack.database.queryFirst("SELECT url FROM endpoints WHERE slug = 'my-endpoint'")?.decode("url", as: String.self) == "\(moved.baseURL)/api/trigger")
+            try await stack.database.query("UPDATE endpoint_indexes SET status = 'STARTED'")
+            let afterStart = try await register(moved.baseURL)
+            #expect(afterStart["endpointIndex"]?["id"] != first["endpointIndex"]?["id"], "a started index may have read the old code")
+            #expect(try await stack.count("endpoint_indexes") == 2)
+            #expect(try await stack.queue.jobs().count == 2)
+        }
+    }
+
     @Test(arguments: [Backend.sqlite])
     func openAPIDocumentDescribesExactlyTheRoutes(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in

@@ -83,17 +83,6 @@ import TestSupport
         #expect(try await db.queryFirst("SELECT 41 + 1 AS n")?.decode("n", as: Int.self) == 42)
     }
 
-    /// Connections made before a restart (lower pool ids) are refused after it; later ones are used.
-    @Test func connectionsFromBeforeARestartAreRefused() {
-        let generations = ConnectionGenerations()
-        #expect(generations.admit(1) && generations.admit(2) && generations.admit(1))
-        generations.serverRestarted()
-        #expect(!generations.admit(1) && !generations.admit(2))
-        #expect(generations.admit(3) && generations.admit(3))
-        generations.serverRestarted()
-        #expect(!generations.admit(3) && generations.admit(4))
-    }
-
     /// When the restart watch sees a new server start time, a statement in flight from before fails at
     /// once (postgres-nio was seen never to complete one after a restart) and the store stays usable.
     @Test(.enabled(if: Backend.available.contains(.postgres)))
