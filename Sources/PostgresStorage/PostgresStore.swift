@@ -240,7 +240,7 @@ public final class PostgresStore: Database, Sendable {
                 do {
                     try await Self.run("ROLLBACK", on: connection, prepared: prepared, logger: logger)
                 } catch {
-                    try? await connection.close()
+                    if !connection.isClosed { try? await connection.close() }
                 }
                 throw error
             }
@@ -272,6 +272,10 @@ public final class PostgresStore: Database, Sendable {
     /// Runs `query`, as a named prepared statement when `prepared` gives it a name (nil: always unnamed).
     @discardableResult
     static func run(_ query: SQLQuery, on connection: PostgresConnection, prepared: PreparedStatements?, logger: Logger) async throws -> [SQLRow] {
+        // postgres-nio 1.33.2 never completes a statement written to a closed channel: its write's failure
+        // goes to a nil promise (RELIABILITY.md). A session the server ended between two statements of a
+        // transaction (`pg_ctl stop -m fast`) would otherwise hold its caller until the work deadline.
+        guard !connection.isClosed else { throw StorageError.unavailable("PostgreSQL: the connection was closed (the server ended the session)") }
         let (sql, binds) = query.render(placeholderPrefix: "$")
         var bindings = PostgresBindings(capacity: binds.count)
         for value in binds { encode(value, into: &bindings) }
@@ -365,14 +369,14 @@ public final class PostgresStore: Database, Sendable {
     }
 }
 
-final class PostgresTransaction: Transaction, Sendable {
-    let connection: PostgresConnection
+package final class PostgresTransaction: Transaction, Sendable {
+    package let connection: PostgresConnection
     let logger: Logger
     private let prepared: PreparedStatements
     /// Once a statement failed, the server refuses every other until ROLLBACK, preparations included,
     /// and a failed preparation would stay with the connection (`PostgresStore.run`): the rest go unnamed.
     private let failed = NIOLockedValueBox(false)
-    var dialect: SQLDialect { .postgres }
+    package var dialect: SQLDialect { .postgres }
 
     init(connection: PostgresConnection, prepared: PreparedStatements, logger: Logger) {
         self.connection = connection
@@ -381,7 +385,7 @@ final class PostgresTransaction: Transaction, Sendable {
     }
 
     @discardableResult
-    func query(_ query: SQLQuery) async throws -> [SQLRow] {
+    package func query(_ query: SQLQuery) async throws -> [SQLRow] {
         do {
             return try await PostgresStore.run(query, on: connection, prepared: failed.withLockedValue { $0 } ? nil : prepared, logger: logger)
         } catch {

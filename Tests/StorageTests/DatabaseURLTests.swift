@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Storage
 import PostgresStorage
 import StorageDrivers
@@ -81,6 +82,32 @@ import TestSupport
         }
         #expect(ContinuousClock.now - start < .seconds(10), "answered at the deadline, not when the statement ended")
         #expect(try await db.queryFirst("SELECT 41 + 1 AS n")?.decode("n", as: Int.self) == 42)
+    }
+
+    /// A session the server ends between two statements of a transaction (as at `pg_ctl stop -m fast`):
+    /// postgres-nio 1.33.2 never completes a statement sent on a closed connection, so without a check
+    /// the next statement would wait for the work deadline (60 s by default; RELIABILITY.md).
+    @Test(.enabled(if: Backend.available.contains(.postgres)))
+    func aStatementOnASessionTheServerEndedFailsAtOnce() async throws {
+        let url = try await TestDatabase.freshURL(.postgres)
+        let db = try await PostgresStore.connect(url: try PostgresURL(url))
+        let other = try await PostgresStore.connect(url: try PostgresURL(url))
+        defer { Task { await db.close(); await other.close() } }
+        let start = ContinuousClock.now
+        do {
+            try await db.transaction { tx in
+                let pid = try #require(try await tx.queryFirst("SELECT pg_backend_pid() AS pid")).decode("pid", as: Int.self)
+                #expect(try await other.queryFirst("SELECT pg_terminate_backend(CAST(\(pid) AS integer)) AS ended")?.decode("ended", as: Bool.self) == true)
+                let connection = try #require((tx as? PostgresTransaction)?.connection)
+                #expect(try await eventually { connection.isClosed })
+                try await tx.query("SELECT 1")
+            }
+            Issue.record("a statement on an ended session succeeded")
+        } catch let error as StorageError {
+            #expect(error == .unavailable("PostgreSQL: the connection was closed (the server ended the session)"))
+        }
+        #expect(ContinuousClock.now - start < .seconds(10), "failed at once, not at the work deadline")
+        #expect(try await db.queryFirst("SELECT 41 + 1 AS n")?.decode("n", as: Int.self) == 42, "the pool made a new connection")
     }
 
     /// When the restart watch sees a new server start time, a statement in flight from before fails at
