@@ -150,8 +150,8 @@ public final class Worker: Service, Sendable {
 
     private func execute(_ job: Job) async -> String? {
         var logger = self.logger
-        logger[metadataKey: "job"] = "\(job.id)"
-        logger[metadataKey: "task"] = "\(job.taskIdentifier)"
+        // One write: swift-log's StreamLogHandler renders all of a logger's metadata on each.
+        logger.handler.metadata.merge(["job": "\(job.id)", "task": "\(job.taskIdentifier)"]) { $1 }
         guard let handler = registry.handler(for: job.taskIdentifier) else {
             return TaskError.unknownTask(job.taskIdentifier).description
         }
