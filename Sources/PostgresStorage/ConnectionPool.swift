@@ -13,8 +13,8 @@ import Storage
 /// the idle connections are a stack under a lock, and the store's deadline watch closes the stale ones.
 ///
 /// The pool also knows which server a connection was made to: after `serverRestarted()` no connection
-/// from before is handed out again (postgres-nio was seen to leave a statement on such a connection
-/// waiting forever; RELIABILITY.md).
+/// from before is handed out again (a session the old server ended may not look closed yet, and
+/// postgres-nio never completes a statement written to one that is; RELIABILITY.md).
 package final class ConnectionPool: Sendable {
     package struct Pooled: Sendable {
         package let connection: PostgresConnection

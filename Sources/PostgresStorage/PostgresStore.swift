@@ -92,10 +92,11 @@ public final class PostgresStore: Database, Sendable {
     /// while the server is down would turn every API request into a hang instead of a 503.
     /// The connection goes back to the pool unless the use was cut short (cancelled, or at a deadline).
     ///
-    /// `body` gets `workTimeout` once leased. A statement in flight when PostgreSQL went down was
-    /// seen to never complete (postgres-nio 1.33, `pg_ctl stop -m fast` mid-transaction; RELIABILITY.md),
-    /// which left a worker slot and its serial queue stuck for good. So the caller is answered at the
-    /// deadline without waiting for `body`, whose connection is closed to fail whatever is stuck on it.
+    /// `body` gets `workTimeout` once leased. postgres-nio 1.33.2 never completes a statement written to
+    /// a connection that has closed (`run` checks first, but a close can land between the check and the
+    /// write; RELIABILITY.md), and a server can stop answering without closing; either held a worker slot
+    /// and its serial queue for good. So the caller is answered at the deadline without waiting for
+    /// `body`, whose connection is closed to fail whatever is stuck on it.
     func withLease<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let lease = Lease<T>(started: .now)
         let pool = self.pool
@@ -180,9 +181,8 @@ public final class PostgresStore: Database, Sendable {
     static let deadlineCheckInterval = Duration.milliseconds(200)
 
     /// Reads the server's start time every `restartCheckInterval`. PostgreSQL ends every session when
-    /// it stops, but a statement in flight at that moment was seen never to complete in postgres-nio
-    /// (RELIABILITY.md): without this it held its job (and the job's serial queue) until the work
-    /// deadline. When the start time changes, the uses that began before the new server was seen
+    /// it stops; a statement that still hangs on one of them (see `withLease`) would otherwise hold its
+    /// job (and the job's serial queue) until the work deadline. When the start time changes, the uses that began before the new server was seen
     /// cannot be on a live session, so they fail now and their connections are closed. A use that began
     /// on the new server within the last check interval fails too; every caller retries or reports it.
     func watchForRestarts(serverStarted: String) {
