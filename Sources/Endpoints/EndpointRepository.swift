@@ -128,11 +128,14 @@ public struct EndpointRepository: Sendable {
             WHERE e.environment_id = \(environmentId) AND e.deleted_at IS NULL \(onlySlug)
             ORDER BY e.slug
             """)
+        return try rows.map(Self.endpointAndIndex)
+    }
+
+    /// A row of `Endpoint.qualifiedColumns` then `EndpointIndex.qualifiedSummaryColumns` (NULLs: no index).
+    private static func endpointAndIndex(_ row: SQLRow) throws -> (Endpoint, EndpointIndex?) {
         let split = Endpoint.columnCount
-        return try rows.map { row in
-            let index = row.slice(split..<row.columns.count)
-            return (try Endpoint(row: row.slice(0..<split)), index["id"] == .null ? nil : try EndpointIndex(row: index))
-        }
+        let index = row.slice(split..<row.columns.count)
+        return (try Endpoint(row: row.slice(0..<split)), index["id"] == .null ? nil : try EndpointIndex(row: index))
     }
 
     /// The live endpoint `slug` with its newest PENDING index, read without a lock: CreateEndpoint's
@@ -144,9 +147,7 @@ public struct EndpointRepository: Sendable {
               ON i.id = (SELECT j.id FROM endpoint_indexes j WHERE j.endpoint_id = e.id AND j.status = 'PENDING' ORDER BY j.created_at DESC, j.id DESC LIMIT 1)
             WHERE e.environment_id = \(environmentId) AND e.slug = \(slug) AND e.deleted_at IS NULL
             """) else { return nil }
-        let split = Endpoint.columnCount
-        let index = row.slice(split..<row.columns.count)
-        return (try Endpoint(row: row.slice(0..<split)), index["id"] == .null ? nil : try EndpointIndex(row: index))
+        return try Self.endpointAndIndex(row)
     }
 
     /// Moves an index to a new status. `from` guards against racing writers (e.g. only a PENDING
