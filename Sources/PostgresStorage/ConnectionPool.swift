@@ -50,6 +50,19 @@ package final class ConnectionPool: Sendable {
         var closed = false
         var lastConnectionId = 0
 
+        /// The most recently used idle connection (closed ones are counted out and put in `stale`), else
+        /// a place to open one; nil at the maximum.
+        mutating func take(dropping stale: inout [PostgresConnection]) -> Grant? {
+            while let last = idle.popLast() {
+                guard last.pooled.connection.isClosed else { return .connection(last.pooled) }
+                stale.append(last.pooled.connection)
+                open -= 1
+            }
+            guard open < maximum else { return nil }
+            open += 1
+            return .slot
+        }
+
         /// Takes a free place for the first waiter, if there are both.
         mutating func grantSlot() -> CheckedContinuation<Grant, any Error>? {
             guard !waiters.isEmpty, open < maximum else { return nil }
@@ -95,32 +108,24 @@ package final class ConnectionPool: Sendable {
     /// An idle connection, a new one, or the next one released, in that order of preference. Waits for
     /// as long as it takes (connect failures are retried): the caller bounds it, by cancelling.
     package func lease() async throws -> Pooled {
-        enum Next { case use(Pooled), open, wait(Int), closed }
+        enum Next { case grant(Grant), wait(Int), closed }
         var stale: [PostgresConnection] = []
         let next = state.withLockedValue { state -> Next in
             guard !state.closed else { return .closed }
-            while let idle = state.idle.popLast() {
-                guard idle.pooled.connection.isClosed else { return .use(idle.pooled) }
-                stale.append(idle.pooled.connection)
-                state.open -= 1
-            }
-            if state.open < maximum {
-                state.open += 1
-                return .open
-            }
+            if let grant = state.take(dropping: &stale) { return .grant(grant) }
             state.nextWaiter += 1
             return .wait(state.nextWaiter)
         }
         closeAll(stale)
+        let grant: Grant
         switch next {
         case .closed: throw StorageError.unavailable("PostgreSQL: the store was closed")
-        case .use(let pooled): return pooled
-        case .open: return try await openConnection()
-        case .wait(let id):
-            switch try await waitForGrant(id: id) {
-            case .connection(let pooled): return pooled
-            case .slot: return try await openConnection()
-            }
+        case .grant(let given): grant = given
+        case .wait(let id): grant = try await waitForGrant(id: id)
+        }
+        switch grant {
+        case .connection(let pooled): return pooled
+        case .slot: return try await openConnection()
         }
     }
 
@@ -193,14 +198,19 @@ package final class ConnectionPool: Sendable {
     private func waitForGrant(id: Int) async throws -> Grant {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                // Under the lock, so that a cancellation either is seen here or finds the waiter.
-                let refused = state.withLockedValue { state -> (any Error)? in
-                    if state.closed { return StorageError.unavailable("PostgreSQL: the store was closed") }
-                    if Task.isCancelled { return CancellationError() }
+                // Under the lock, so that a cancellation either is seen here or finds the waiter. A
+                // release since `lease` looked went to the idle stack (there was no waiter yet), so look
+                // again: a CI run saw a lease wait out its deadline beside an idle connection.
+                var stale: [PostgresConnection] = []
+                let now = state.withLockedValue { state -> Result<Grant, any Error>? in
+                    if state.closed { return .failure(StorageError.unavailable("PostgreSQL: the store was closed")) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if let grant = state.take(dropping: &stale) { return .success(grant) }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
                     return nil
                 }
-                if let refused { continuation.resume(throwing: refused) }
+                closeAll(stale)
+                if let now { continuation.resume(with: now) }
             }
         } onCancel: {
             let waiter = state.withLockedValue { state -> Waiter? in
