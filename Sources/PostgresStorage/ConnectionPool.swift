@@ -200,7 +200,7 @@ package final class ConnectionPool: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 // Under the lock, so that a cancellation either is seen here or finds the waiter. A
                 // release since `lease` looked went to the idle stack (there was no waiter yet), so look
-                // again: a CI run saw a lease wait out its deadline beside an idle connection.
+                // again: else this lease would wait beside an idle connection until some other release.
                 var stale: [PostgresConnection] = []
                 let now = state.withLockedValue { state -> Result<Grant, any Error>? in
                     if state.closed { return .failure(StorageError.unavailable("PostgreSQL: the store was closed")) }
