@@ -22,6 +22,13 @@ struct ConnectionPoolTests {
         return pid
     }
 
+    /// A lease started in its own task, once it waits in the pool's queue (every connection is out).
+    func queuedLease(_ pool: ConnectionPool) async throws -> Task<ConnectionPool.Pooled, any Error> {
+        let waiting = Task { try await pool.lease() }
+        #expect(try await eventually { pool.counts.waiting == 1 })
+        return waiting
+    }
+
     @Test func aReleasedConnectionIsTheNextOneLeased() async throws {
         let pool = try await pool(maximum: 4)
         defer { pool.close() }
@@ -57,8 +64,7 @@ struct ConnectionPoolTests {
         let pool = try await pool(maximum: 1)
         defer { pool.close() }
         let held = try await pool.lease()
-        let waiting = Task { try await pool.lease() }
-        #expect(try await eventually { pool.counts.waiting == 1 })
+        let waiting = try await queuedLease(pool)
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
         pool.release(held)
@@ -69,8 +75,7 @@ struct ConnectionPoolTests {
         let pool = try await pool(maximum: 1)
         defer { pool.close() }
         let held = try await pool.lease()
-        let waiting = Task { try await pool.lease() }
-        #expect(try await eventually { pool.counts.waiting == 1 })
+        let waiting = try await queuedLease(pool)
         pool.release(held, reusable: false)
         let fresh = try await waiting.value
         #expect(fresh.connection.id != held.connection.id)
@@ -126,8 +131,7 @@ struct ConnectionPoolTests {
     @Test func closingFailsTheWaitersAndClosesTheIdle() async throws {
         let pool = try await pool(maximum: 1)
         let held = try await pool.lease()
-        let waiting = Task { try await pool.lease() }
-        #expect(try await eventually { pool.counts.waiting == 1 })
+        let waiting = try await queuedLease(pool)
         pool.close()
         await #expect(throws: StorageError.unavailable("PostgreSQL: the store was closed")) { _ = try await waiting.value }
         pool.release(held)
