@@ -26,7 +26,8 @@ PORT=$(free_port); EXAMPLE_PORT=$(free_port)
 SERVE=$!
 for _ in $(seq 100); do grep -q 'tr_dev_' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 KEY=$(grep -o 'tr_dev_[A-Za-z0-9]*' "$WORK/serve.out")
-"$KONGFLOW" example-endpoint --port "$EXAMPLE_PORT" --api-key "$KEY" --id bench --log-level error &
+# --api-url: its webhook source registers through this server (activated once, not again on each index).
+"$KONGFLOW" example-endpoint --port "$EXAMPLE_PORT" --api-key "$KEY" --api-url "http://127.0.0.1:$PORT" --id bench --log-level error &
 EXAMPLE=$!
 # Replaces postgres.sh's trap, so it stops that server too.
 trap 'kill $SERVE $EXAMPLE 2>/dev/null || true; rm -rf "$WORK"; if declare -F pg_stop >/dev/null; then pg_stop; fi' EXIT

@@ -41,12 +41,6 @@ public struct EndpointRepository: Sendable {
             """).map(Endpoint.init)
     }
 
-    /// Locks the endpoint row until the transaction ends (PostgreSQL); SQLite's writer lock already serialises.
-    func lockEndpoint(id: UUID, in tx: any Transaction) async throws -> Endpoint? {
-        let lock: SQLQuery = tx.dialect == .postgres ? " FOR UPDATE" : ""
-        return try await tx.queryFirst("SELECT \(unsafeRaw: Endpoint.columns) FROM endpoints WHERE id = \(id)\(lock)").map(Endpoint.init)
-    }
-
     func endpointWithEnvironment(id: UUID, in executor: any SQLExecutor) async throws -> EndpointWithEnvironment? {
         guard let row = try await executor.queryFirst("""
             SELECT e.id, e.slug, e.url, e.indexing_hook_identifier, e.environment_id, e.organization_id, e.project_id,
@@ -72,22 +66,44 @@ public struct EndpointRepository: Sendable {
 
     // MARK: Indexes
 
-    func insertIndex(endpointId: UUID, source: IndexSource, reason: String?, sourceData: JSONValue?, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
+    /// Adds a PENDING index for the endpoint or, when it has one already, returns that one; `created`
+    /// says which. The unique index on PENDING indexes decides, so concurrent requests need no lock
+    /// on the endpoint: one inserts, the others wait for its commit and get its row. An index that
+    /// starts meanwhile no longer conflicts, and then a new one is inserted, as it must be.
+    func insertOrJoinPendingIndex(endpointId: UUID, source: IndexSource, reason: String?, sourceData: JSONValue?,
+                                  now: Date, in tx: any Transaction) async throws -> (index: EndpointIndex, created: Bool) {
+        let id = UUID()
+        // The no-op DO UPDATE (not DO NOTHING) is what makes RETURNING give the row that conflicted.
         let row = try await tx.queryFirst("""
             INSERT INTO endpoint_indexes (id, endpoint_id, source, source_data, reason, status, created_at, updated_at)
-            VALUES (\(UUID()), \(endpointId), \(source.rawValue), \(sourceData.map { SQLJSON($0.jsonString()) }), \(reason), 'PENDING', \(now), \(now))
+            VALUES (\(id), \(endpointId), \(source.rawValue), \(sourceData.map { SQLJSON($0.jsonString()) }), \(reason), 'PENDING', \(now), \(now))
+            ON CONFLICT (endpoint_id) WHERE status = 'PENDING' DO UPDATE SET status = endpoint_indexes.status
             RETURNING \(unsafeRaw: EndpointIndex.summaryColumns)
             """)
         guard let row else { throw StorageError.queryFailed("insert returned no row") }
-        return try EndpointIndex(row: row)
+        let index = try EndpointIndex(row: row)
+        return (index, index.id == id)
     }
 
-    func pendingIndex(endpointId: UUID, in tx: any Transaction) async throws -> EndpointIndex? {
-        try await tx.queryFirst("""
-            SELECT \(unsafeRaw: EndpointIndex.summaryColumns) FROM endpoint_indexes
-            WHERE endpoint_id = \(endpointId) AND status = 'PENDING'
-            ORDER BY created_at DESC LIMIT 1
-            """).map(EndpointIndex.init)
+    /// A STARTED index whose call failed goes back to PENDING to be tried again, unless the endpoint
+    /// has a newer PENDING index already: that one calls INDEX_ENDPOINT later anyway, so this one ends
+    /// as FAILURE with its error. Returns the status it got, nil when it was not STARTED.
+    func returnToPending(indexId: UUID, error: IndexFailure, now: Date, in executor: any SQLExecutor) async throws -> IndexStatus? {
+        let errorJSON = try SQLJSON(encoding: error)
+        // On PostgreSQL a PENDING index inserted but not committed when this looks is not seen; the
+        // unique index then fails this statement, and the queue retries the task, which calls again.
+        let row = try await executor.queryFirst("""
+            UPDATE endpoint_indexes
+            SET status = CASE WHEN EXISTS (SELECT 1 FROM endpoint_indexes o WHERE o.endpoint_id = endpoint_indexes.endpoint_id AND o.status = 'PENDING')
+                              THEN 'FAILURE' ELSE 'PENDING' END,
+                error = \(errorJSON), updated_at = \(now)
+            WHERE id = \(indexId) AND status = 'STARTED'
+            RETURNING status
+            """)
+        guard let row else { return nil }
+        let status = try row.decode("status", as: String.self)
+        guard let moved = IndexStatus(rawValue: status) else { throw StorageError.queryFailed("unknown index status \(status)") }
+        return moved
     }
 
     func index(id: UUID, in executor: any SQLExecutor) async throws -> EndpointIndex? {
@@ -138,13 +154,13 @@ public struct EndpointRepository: Sendable {
         return (try Endpoint(row: row.slice(0..<split)), index["id"] == .null ? nil : try EndpointIndex(row: index))
     }
 
-    /// The live endpoint `slug` with its newest PENDING index, read without a lock: CreateEndpoint's
-    /// check for a registration that would change nothing.
+    /// The live endpoint `slug` with its PENDING index (there is at most one), read without a lock:
+    /// CreateEndpoint's check for a registration that would change nothing.
     func endpointWithPendingIndex(environmentId: UUID, slug: String, in executor: any SQLExecutor) async throws -> (Endpoint, EndpointIndex?)? {
         guard let row = try await executor.queryFirst("""
             SELECT \(unsafeRaw: Endpoint.qualifiedColumns), \(unsafeRaw: EndpointIndex.qualifiedSummaryColumns) FROM endpoints e
             LEFT JOIN endpoint_indexes i
-              ON i.id = (SELECT j.id FROM endpoint_indexes j WHERE j.endpoint_id = e.id AND j.status = 'PENDING' ORDER BY j.created_at DESC, j.id DESC LIMIT 1)
+              ON i.endpoint_id = e.id AND i.status = 'PENDING'
             WHERE e.environment_id = \(environmentId) AND e.slug = \(slug) AND e.deleted_at IS NULL
             """) else { return nil }
         return try Self.endpointAndIndex(row)

@@ -63,21 +63,29 @@ public struct EndpointService: Sendable {
         let now = self.now()
         let repository = self.repository
         do {
-            // A registration that changes nothing while an index of the endpoint is still PENDING is
-            // answered from one read, with no write and no row lock: that index calls INDEX_ENDPOINT
-            // after this PING, so it sees what this request would have it see (`trigger.dev dev`
-            // registers again on every change; one slug's writes queue on its row). `updatedAt` stays.
+            // A registration that changes nothing (same URL and versions) writes no endpoint row, so it
+            // takes no row lock (`trigger.dev dev` registers again on every change, and one slug's
+            // writes would queue on its row); `updatedAt` stays. While an index is still PENDING it is
+            // answered from this one read: that index calls INDEX_ENDPOINT after this PING, so it sees
+            // what this request would have it see.
             if let (endpoint, pending) = try await repository.endpointWithPendingIndex(environmentId: environment.id, slug: slug, in: database),
-               let pending, endpoint.url == url, endpoint.keeps(version: pong.triggerVersion, sdkVersion: pong.triggerSdkVersion) {
-                metrics.coalesced()
-                logger.debug("endpoint unchanged; index already pending", metadata: context(["endpoint_id": "\(endpoint.id.lowercasedString)", "index_id": "\(pending.id.lowercasedString)"]))
-                return (endpoint, pending)
+               endpoint.url == url, endpoint.keeps(version: pong.triggerVersion, sdkVersion: pong.triggerSdkVersion) {
+                if let pending {
+                    metrics.coalesced()
+                    logger.debug("endpoint unchanged; index already pending", metadata: context(["endpoint_id": "\(endpoint.id.lowercasedString)", "index_id": "\(pending.id.lowercasedString)"]))
+                    return (endpoint, pending)
+                }
+                let index = try await database.transaction { tx in
+                    try await self.requestIndex(endpoint: endpoint, source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
+                }
+                logger.info("endpoint unchanged; indexing", metadata: context(["endpoint_id": "\(endpoint.id.lowercasedString)", "index_id": "\(index.id.lowercasedString)"]))
+                return (endpoint, index)
             }
             let result = try await database.transaction { tx in
                 let endpoint = try await repository.upsert(
                     environmentId: environment.id, organizationId: environment.organization.id, projectId: environment.project.id,
                     slug: slug, url: url, version: pong.triggerVersion, sdkVersion: pong.triggerSdkVersion, now: now, in: tx)
-                let index = try await self.requestIndex(lockedEndpoint: endpoint,
+                let index = try await self.requestIndex(endpoint: endpoint,
                                                         source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
                 return (endpoint, index)
             }
@@ -107,22 +115,16 @@ public struct EndpointService: Sendable {
     /// Coalescing: while the endpoint already has a PENDING index (queued, not started), that
     /// index is returned instead of adding another, so bursts (the CLI re-registers on every file
     /// save, deploy hooks fire per region) cost one INDEX_ENDPOINT call. An index that has started
-    /// is not reused: changes made after it began need a fresh one.
+    /// is not reused: changes made after it began need a fresh one. A unique index keeps the one
+    /// PENDING index per endpoint, so concurrent requests do not serialise on the endpoint's row.
     func requestIndex(endpoint: Endpoint, source: IndexSource, reason: String?, sourceData: JSONValue?,
                       delay: TimeInterval, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
-        _ = try await repository.lockEndpoint(id: endpoint.id, in: tx)
-        return try await requestIndex(lockedEndpoint: endpoint, source: source, reason: reason, sourceData: sourceData, delay: delay, now: now, in: tx)
-    }
-
-    /// `requestIndex` for an endpoint row `tx` has locked already (CreateEndpoint's upsert does: the
-    /// row is written by it). One statement fewer while concurrent registrations of the slug wait.
-    func requestIndex(lockedEndpoint endpoint: Endpoint, source: IndexSource, reason: String?, sourceData: JSONValue?,
-                      delay: TimeInterval, now: Date, in tx: any Transaction) async throws -> EndpointIndex {
-        if let pending = try await repository.pendingIndex(endpointId: endpoint.id, in: tx) {
+        let (index, created) = try await repository.insertOrJoinPendingIndex(
+            endpointId: endpoint.id, source: source, reason: reason, sourceData: sourceData, now: now, in: tx)
+        guard created else {
             metrics.coalesced()
-            return pending
+            return index
         }
-        let index = try await repository.insertIndex(endpointId: endpoint.id, source: source, reason: reason, sourceData: sourceData, now: now, in: tx)
         try await queue.enqueue(
             EndpointTasks.indexEndpoint,
             payload: IndexEndpointPayload(id: endpoint.id.lowercasedString, indexId: index.id.lowercasedString),

@@ -9,7 +9,8 @@ extension EndpointService {
     /// The `indexEndpoint` task: INDEX_ENDPOINT, then in one transaction the index becomes SUCCESS
     /// (stats, data) and the register tasks are enqueued on the endpoint's serial queue. A failed
     /// call is recorded on the index; it goes back to PENDING while the environment allows more calls
-    /// and ends as FAILURE on the last one, so every index reaches SUCCESS or FAILURE exactly once.
+    /// and ends as FAILURE on the last one (or at once when a newer index of the endpoint is already
+    /// PENDING to call again), so every index reaches SUCCESS or FAILURE exactly once.
     /// A database error is thrown: the queue retries it, whatever the environment.
     public func performIndex(_ payload: IndexEndpointPayload, job: Job) async throws {
         guard let indexId = UUID(uuidString: payload.indexId) else {
@@ -39,11 +40,16 @@ extension EndpointService {
         } catch let error as EndpointCallError {
             let failure = IndexFailure(message: error.message, raw: error.raw)
             let last = job.attempts >= min(job.maxAttempts, EndpointTasks.endpointCallAttempts(environmentType: target.environmentType))
-            _ = try await repository.setStatus(indexId: indexId, to: last ? .failure : .pending, from: [.started],
-                                               error: failure, now: now(), in: database)
-            metrics.index(outcome: last ? "failure" : "retry", duration: ContinuousClock.now - started)
-            logger.info("index failed", metadata: ["error": "\(error.message)", "attempt": "\(job.attempts)", "final": "\(last)"])
-            if last { return }
+            let final: Bool
+            if last {
+                _ = try await repository.setStatus(indexId: indexId, to: .failure, from: [.started], error: failure, now: now(), in: database)
+                final = true
+            } else {
+                final = try await repository.returnToPending(indexId: indexId, error: failure, now: now(), in: database) != .pending
+            }
+            metrics.index(outcome: final ? "failure" : "retry", duration: ContinuousClock.now - started)
+            logger.info("index failed", metadata: ["error": "\(error.message)", "attempt": "\(job.attempts)", "final": "\(final)"])
+            if final { return }
             throw error
         }
 

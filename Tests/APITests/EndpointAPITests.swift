@@ -316,6 +316,70 @@ import TriggerProtocol
         }
     }
 
+    /// Registrations that arrive while an index is running queue exactly one new index between them:
+    /// the database's one-PENDING-index constraint decides, not a lock on the endpoint's row.
+    @Test(arguments: Backend.available)
+    func registrationsWhileAnIndexRunsQueueExactlyOneMore(_ backend: Backend) async throws {
+        try await TestStack.run(backend, worker: false) { stack, client in
+            let env = try await stack.environment()
+            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
+            defer { Task { await server.stop() } }
+            let api = DirectAPI(client)
+            let body = #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#
+            let first = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
+            let running = try #require(first.json["endpointIndex"]?["id"]?.stringValue)
+            try await stack.database.query("UPDATE endpoint_indexes SET status = 'STARTED'")
+            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        let response = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
+                        return (response.status, response.json["endpointIndex"]?["id"]?.stringValue)
+                    }
+                }
+                return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.0 == 200 })
+            let ids = Set(answers.compactMap(\.1))
+            #expect(ids.count == 1 && !ids.contains(running), "all sixteen got the one new index")
+            #expect(try await stack.count("endpoint_indexes", "status = 'PENDING'") == 1)
+            #expect(try await stack.count("endpoint_indexes") == 2)
+            #expect(try await stack.queue.jobs().count == 2, "one indexing job per index")
+        }
+    }
+
+    /// An index whose call fails while a newer index of the endpoint is already queued ends at once:
+    /// the newer one calls again, and the one-PENDING-index constraint leaves no room to go back.
+    @Test(arguments: Backend.available)
+    func aFailedIndexWithANewerOneQueuedEndsAtOnce(_ backend: Backend) async throws {
+        try await TestStack.run(backend, worker: false) { stack, client in
+            let prod = try await stack.environment(.production)
+            let api = DirectAPI(client)
+            let newer = Box(), base = Box()
+            let server = try await TestHTTPServer.start { request in
+                if request.headers["x-trigger-action"] == "INDEX_ENDPOINT" {
+                    // While this index runs, the endpoint is registered again.
+                    let body = #"{"id":"my-endpoint","url":"\#(await base.value ?? "")/api/trigger"}"#
+                    let again = try? await api.call(.post, "/api/v1/endpoints", key: prod.apiKey, body: body)
+                    await newer.set(again?.json["endpointIndex"]?["id"]?.stringValue)
+                    return .json(500, "{}")
+                }
+                return RealSDKReplay.reply(to: request, apiKey: prod.apiKey)
+            }
+            defer { Task { await server.stop() } }
+            await base.set(server.baseURL)
+            let created = try await api.call(.post, "/api/v1/endpoints", key: prod.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+            let indexId = try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
+            let job = try #require(try await stack.queue.claim(workerId: "t", limit: 1).first)
+            let payload = try JSONDecoder().decode(IndexEndpointPayload.self, from: Data(job.payload.utf8))
+            try await stack.endpoints.performIndex(payload, job: job)
+            let index = try await stack.endpoints.index(environment: prod, id: indexId)
+            #expect(index.status == .failure && index.error?.message.hasSuffix("Status code: 500") == true)
+            let queued = try #require(await newer.value.flatMap(UUID.init(uuidString:)))
+            #expect(queued != indexId)
+            #expect(try await stack.endpoints.index(environment: prod, id: queued).status == .pending)
+        }
+    }
+
     /// A registration that changes nothing while an index is PENDING is answered without a write; one
     /// that changes the URL is written (and still coalesced); once the index has started, a new one is queued.
     @Test(arguments: Backend.available)
@@ -387,6 +451,11 @@ import TriggerProtocol
             #expect(metrics.text.contains(#"kongflow_queue_jobs{state="available"} 0"#))
         }
     }
+}
+
+actor Box {
+    private(set) var value: String?
+    func set(_ value: String?) { self.value = value }
 }
 
 actor Flag {

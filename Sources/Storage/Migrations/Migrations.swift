@@ -14,5 +14,6 @@ public enum Migrations {
         m0011DynamicTriggerRegistrations,
         m0012JobScope,
         m0013DashboardLoginLinks,
+        m0014OnePendingIndex,
     ]
 }
