@@ -85,6 +85,14 @@ public struct EndpointRepository: Sendable {
         return (index, index.id == id)
     }
 
+    /// When the endpoint's newest index other than `excluding` was created.
+    func previousIndexCreatedAt(endpointId: UUID, excluding: UUID, in executor: any SQLExecutor) async throws -> Date? {
+        try await executor.queryFirst("""
+            SELECT created_at FROM endpoint_indexes WHERE endpoint_id = \(endpointId) AND id <> \(excluding)
+            ORDER BY created_at DESC LIMIT 1
+            """)?.decode("created_at")
+    }
+
     /// A STARTED index whose call failed goes back to PENDING to be tried again, unless the endpoint
     /// has a newer PENDING index already: that one calls INDEX_ENDPOINT later anyway, so this one ends
     /// as FAILURE with its error. Returns the status it got, nil when it was not STARTED.

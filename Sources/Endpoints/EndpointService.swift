@@ -15,6 +15,12 @@ public struct EndpointService: Sendable {
         /// The deploy hook indexes this long after it is called (trigger.dev: 5 s), so the new
         /// deployment is serving by then.
         public var hookDelay: TimeInterval = 5
+        /// An endpoint's indexes start at least this far apart (counted from creation): every
+        /// INDEX_ENDPOINT is a call into the user's app, and a watcher or script that registers in a
+        /// loop would otherwise keep it answering back to back. A registration inside the interval is
+        /// not lost: it joins the PENDING index, which runs when the interval is over and so calls
+        /// INDEX_ENDPOINT after that registration.
+        public var indexInterval: TimeInterval = 1
         public init() {}
     }
 
@@ -125,11 +131,16 @@ public struct EndpointService: Sendable {
             metrics.coalesced()
             return index
         }
+        var runAt = now.addingTimeInterval(delay)
+        if configuration.indexInterval > 0,
+           let previous = try await repository.previousIndexCreatedAt(endpointId: endpoint.id, excluding: index.id, in: tx) {
+            runAt = max(runAt, previous.addingTimeInterval(configuration.indexInterval))
+        }
         try await queue.enqueue(
             EndpointTasks.indexEndpoint,
             payload: IndexEndpointPayload(id: endpoint.id.lowercasedString, indexId: index.id.lowercasedString),
             options: JobOptions(queueName: EndpointTasks.queueName(endpointId: endpoint.id),
-                                runAt: delay > 0 ? now.addingTimeInterval(delay) : nil,
+                                runAt: runAt > now ? runAt : nil,
                                 maxAttempts: EndpointTasks.indexAttempts, scope: endpoint.environmentId.lowercasedString),
             in: tx)
         return index

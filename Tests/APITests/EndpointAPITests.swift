@@ -347,6 +347,40 @@ import TriggerProtocol
         }
     }
 
+    /// An endpoint's indexes start at least `indexInterval` (1 s) apart: a registration right after
+    /// an index began queues one that waits out the interval, later ones join it, and once the
+    /// interval has passed a new index runs at once.
+    @Test(arguments: Backend.available)
+    func indexesOfOneEndpointStartAnIntervalApart(_ backend: Backend) async throws {
+        let clock = TestClock()
+        try await TestStack.run(backend, worker: false, now: clock.function) { stack, client in
+            let env = try await stack.environment()
+            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
+            defer { Task { await server.stop() } }
+            func register() async throws -> String? {
+                let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                #expect(response.status == .ok)
+                return response.json["endpointIndex"]?["id"]?.stringValue
+            }
+            func indexJobs() async throws -> [Job] { try await stack.queue.jobs().filter { $0.taskIdentifier == EndpointTasks.indexEndpoint }.sorted { $0.id < $1.id } }
+            let first = try await register()
+            #expect(try await indexJobs().map(\.runAt) == [clock.now], "the first index runs at once")
+            try await stack.database.query("UPDATE endpoint_indexes SET status = 'STARTED'")
+            clock.advance(by: 0.25)
+            let second = try await register()
+            #expect(second != first)
+            #expect(try await indexJobs().last?.runAt == clock.now.addingTimeInterval(0.75), "one second after the first was created")
+            clock.advance(by: 0.5)
+            #expect(try await register() == second, "a registration inside the interval joins the waiting index")
+            try await stack.database.query("UPDATE endpoint_indexes SET status = 'SUCCESS', stats = '{}', data = '{}'")
+            clock.advance(by: 5)
+            let third = try await register()
+            #expect(third != second)
+            #expect(try await indexJobs().last?.runAt == clock.now, "the interval is over: at once")
+            #expect(try await indexJobs().count == 3)
+        }
+    }
+
     /// An index whose call fails while a newer index of the endpoint is already queued ends at once:
     /// the newer one calls again, and the one-PENDING-index constraint leaves no room to go back.
     @Test(arguments: Backend.available)
