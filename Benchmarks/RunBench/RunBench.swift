@@ -44,6 +44,8 @@ struct RunBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // As `serve` sets it up, so the server measured logs as the product does.
+        LogOutput.bootstrap(level: .error)
         var logger = Logger(label: "run-bench")
         logger.logLevel = .error
         let opened = try await DatabaseURL(databaseURL).open(logger: logger)

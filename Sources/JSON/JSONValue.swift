@@ -46,6 +46,7 @@ public indirect enum JSONValue: Sendable, Hashable {
 
     public func jsonBytes() -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(512)
         JSONText.write(self, into: &out)
         return out
     }

@@ -14,8 +14,8 @@ struct JSONValueEncoder {
     /// What one encoded value is becoming; a reference so that containers can fill it in later.
     final class Node {
         var value: JSONValue?
-        var object: [String: Node]?
-        var array: [Node]?
+        var object: [String: Slot]?
+        var array: [Slot]?
 
         var resolved: JSONValue {
             if let value { return value }
@@ -24,15 +24,37 @@ struct JSONValueEncoder {
             return .object([:])
         }
 
-        func makeObject() { if object == nil { value = nil; array = nil; object = [:] } }
+        func makeObject() { if object == nil { value = nil; array = nil; object = Dictionary(minimumCapacity: 8) } }
         func makeArray() { if array == nil { value = nil; object = nil; array = [] } }
+    }
+
+    /// A member of an object or array: a finished value needs no node of its own, and most members
+    /// are strings, numbers and dates.
+    enum Slot {
+        case value(JSONValue)
+        case node(Node)
+
+        var resolved: JSONValue {
+            switch self {
+            case .value(let value): value
+            case .node(let node): node.resolved
+            }
+        }
+    }
+
+    /// `value` as a slot: a primitive directly, anything else encoded into a new node.
+    static func slot(_ value: some Encodable) throws -> Slot {
+        if let primitive = primitive(value) { return .value(primitive) }
+        let node = Node()
+        try value.encode(to: NodeEncoder(node: node))
+        return .node(node)
     }
 
     static func primitive(_ value: some Encodable) -> JSONValue? {
         switch value {
-        case let json as JSONValue: return json
+        case let uuid as UUID: return .string(uuid.lowercasedString)
         case let date as Date: return .string(ISODate.format(date))
-        case let uuid as UUID: return .string(uuid.uuidString.lowercased())
+        case let json as JSONValue: return json
         case let string as String: return .string(string)
         case let bool as Bool: return .bool(bool)
         case let double as Double: return .number(double)
@@ -77,20 +99,25 @@ struct JSONValueEncoder {
         func singleValueContainer() -> any SingleValueEncodingContainer { Single(node: node) }
     }
 
+    // The concrete overloads skip the dynamic casts of `primitive` for the types synthesized
+    // conformances encode most.
     struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let node: Node
         var codingPath: [any CodingKey] { [] }
 
+        func set(_ slot: Slot, _ key: Key) { node.object![key.stringValue] = slot }
         func child(_ key: Key) -> Node {
             let child = Node()
-            node.object![key.stringValue] = child
+            set(.node(child), key)
             return child
         }
 
-        mutating func encodeNil(forKey key: Key) throws { child(key).value = .null }
-        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            try JSONValueEncoder.encode(value, into: child(key))
-        }
+        mutating func encodeNil(forKey key: Key) throws { set(.value(.null), key) }
+        mutating func encode(_ value: String, forKey key: Key) throws { set(.value(.string(value)), key) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { set(.value(.bool(value)), key) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { set(.value(.number(Double(value))), key) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { set(.value(.number(value)), key) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { set(try JSONValueEncoder.slot(value), key) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
             NodeEncoder(node: child(key)).container(keyedBy: keyType)
         }
@@ -106,14 +133,19 @@ struct JSONValueEncoder {
         var codingPath: [any CodingKey] { [] }
         var count: Int { node.array!.count }
 
+        func append(_ slot: Slot) { node.array!.append(slot) }
         func next() -> Node {
             let child = Node()
-            node.array!.append(child)
+            append(.node(child))
             return child
         }
 
-        mutating func encodeNil() throws { next().value = .null }
-        mutating func encode<T: Encodable>(_ value: T) throws { try JSONValueEncoder.encode(value, into: next()) }
+        mutating func encodeNil() throws { append(.value(.null)) }
+        mutating func encode(_ value: String) throws { append(.value(.string(value))) }
+        mutating func encode(_ value: Bool) throws { append(.value(.bool(value))) }
+        mutating func encode(_ value: Int) throws { append(.value(.number(Double(value)))) }
+        mutating func encode(_ value: Double) throws { append(.value(.number(value))) }
+        mutating func encode<T: Encodable>(_ value: T) throws { append(try JSONValueEncoder.slot(value)) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             NodeEncoder(node: next()).container(keyedBy: keyType)
         }
@@ -126,6 +158,10 @@ struct JSONValueEncoder {
         var codingPath: [any CodingKey] { [] }
 
         mutating func encodeNil() throws { node.value = .null }
+        mutating func encode(_ value: String) throws { node.value = .string(value) }
+        mutating func encode(_ value: Bool) throws { node.value = .bool(value) }
+        mutating func encode(_ value: Int) throws { node.value = .number(Double(value)) }
+        mutating func encode(_ value: Double) throws { node.value = .number(value) }
         mutating func encode<T: Encodable>(_ value: T) throws {
             try JSONValueEncoder.encode(value, into: node)
         }

@@ -76,27 +76,10 @@ struct LoggingOptions: ParsableArguments {
     /// Logs go to stderr so that `--json` output on stdout stays machine-readable.
     func makeLogger(_ label: String) throws -> Logger {
         let level = try level()
-        LoggingBootstrap.once(level: level)
+        LogOutput.bootstrap(level: level)
         var logger = Logger(label: label)
         logger.logLevel = level
         return logger
-    }
-}
-
-enum LoggingBootstrap {
-    private static let done = NIOLockedValueBox(false)
-
-    /// swift-log may be bootstrapped once per process.
-    static func once(level: Logger.Level) {
-        done.withLockedValue { done in
-            guard !done else { return }
-            done = true
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-        }
     }
 }
 

@@ -150,7 +150,6 @@ public final class Worker: Service, Sendable {
 
     private func execute(_ job: Job) async -> String? {
         var logger = self.logger
-        // One write: swift-log's StreamLogHandler renders all of a logger's metadata on each.
         logger.handler.metadata.merge(["job": "\(job.id)", "task": "\(job.taskIdentifier)"]) { $1 }
         guard let handler = registry.handler(for: job.taskIdentifier) else {
             return TaskError.unknownTask(job.taskIdentifier).description

@@ -20,6 +20,36 @@ import TestSupport
         #expect(try JSONValue.parse(Data(text.utf8)) == JSONValue.parse(text))
     }
 
+    @Test func idsAreWrittenInLowercaseAsFoundationSpellsThem() {
+        for uuid in [UUID(), UUID(), UUID(uuidString: "00000000-0000-0000-0000-000000000000")!, UUID(uuidString: "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF")!] {
+            #expect(uuid.lowercasedString == uuid.uuidString.lowercased())
+        }
+    }
+
+    /// The encoder's shortcuts (primitive members stored without a node, concrete overloads) give
+    /// the same text as the values they stand for; a key set twice keeps its last value.
+    @Test func encodedMembersKeepTheirValuesAndTheLastWriteWins() throws {
+        struct Twice: Encodable {
+            enum Key: String, CodingKey { case a, b, c, d, e }
+            func encode(to encoder: any Encoder) throws {
+                var object = encoder.container(keyedBy: Key.self)
+                try object.encode("first", forKey: .a)
+                var nested = object.nestedContainer(keyedBy: Key.self, forKey: .a)
+                try nested.encode(true, forKey: .b)
+                try object.encode(2, forKey: .b)
+                var list = object.nestedUnkeyedContainer(forKey: .c)
+                try list.encode("x")
+                try list.encode(1.5)
+                try list.encode(UUID(uuidString: "00000000-0000-0000-0000-0000000000AB")!)
+                try list.encodeNil()
+                try object.encode(Date(timeIntervalSince1970: 0), forKey: .d)
+                try object.encodeNil(forKey: .e)
+            }
+        }
+        #expect(try JSONValue.print(Twice()) == #"{"a":{"b":true},"b":2,"c":["x",1.5,"00000000-0000-0000-0000-0000000000ab",null],"d":"1970-01-01T00:00:00.000Z","e":null}"#)
+        #expect(try JSONValue.print(["quote \" and \\ and \n": "tab\t"]) == #"{"quote \" and \\ and \n":"tab\t"}"#)
+    }
+
     @Test func aRepeatedKeyKeepsItsLastValueAsJavaScriptDoes() throws {
         #expect(try JSONValue.parse(#"{"dup":1,"dup":2}"#) == ["dup": 2])
     }

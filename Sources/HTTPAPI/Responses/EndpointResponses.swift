@@ -7,38 +7,37 @@ import JSON
 // `Date`s here; the one printer writes them in lowercase and in trigger.dev's ISO form.
 
 /// An endpoint, as `POST /api/v1/endpoints` and the reads answer it. `name` repeats the slug for the
-/// SDK's `ApiClient.registerEndpoint`, which types the answer `{id, name, url}`.
+/// SDK's `ApiClient.registerEndpoint`, which types the answer `{id, name, url}`. Built as a
+/// `JSONValue` rather than through `Encodable`: it answers the API's hottest routes (every
+/// registration, every endpoint list), and the generic encoder's containers cost more than the rest
+/// of a cached registration. `endpointIndex` is absent when there is none.
 struct EndpointResponse: ResponseEncodable {
-    struct IndexRef: Encodable { let id: UUID; let status: String }
-
-    let id: UUID
-    let slug: String
-    let name: String
-    let url: String
-    let indexingHookIdentifier: String
-    let environmentId: UUID
-    let organizationId: UUID
-    let projectId: UUID
-    let version: String
-    let sdkVersion: String
-    let createdAt: Date
-    let updatedAt: Date
-    let endpointIndex: IndexRef?
+    let json: JSONValue
 
     init(_ endpoint: Endpoint, index: EndpointIndex?) {
-        id = endpoint.id
-        slug = endpoint.slug
-        name = endpoint.slug
-        url = endpoint.url
-        indexingHookIdentifier = endpoint.indexingHookIdentifier
-        environmentId = endpoint.environmentId
-        organizationId = endpoint.organizationId
-        projectId = endpoint.projectId
-        version = endpoint.version
-        sdkVersion = endpoint.sdkVersion
-        createdAt = endpoint.createdAt
-        updatedAt = endpoint.updatedAt
-        endpointIndex = index.map { IndexRef(id: $0.id, status: $0.status.rawValue) }
+        var members: [String: JSONValue] = [
+            "id": .string(endpoint.id.lowercasedString),
+            "slug": .string(endpoint.slug),
+            "name": .string(endpoint.slug),
+            "url": .string(endpoint.url),
+            "indexingHookIdentifier": .string(endpoint.indexingHookIdentifier),
+            "environmentId": .string(endpoint.environmentId.lowercasedString),
+            "organizationId": .string(endpoint.organizationId.lowercasedString),
+            "projectId": .string(endpoint.projectId.lowercasedString),
+            "version": .string(endpoint.version),
+            "sdkVersion": .string(endpoint.sdkVersion),
+            "createdAt": .string(ISODate.format(endpoint.createdAt)),
+            "updatedAt": .string(ISODate.format(endpoint.updatedAt)),
+        ]
+        if let index {
+            members["endpointIndex"] = ["id": .string(index.id.lowercasedString), "status": .string(index.status.rawValue)]
+        }
+        json = .object(members)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(json)
     }
 }
 
