@@ -142,24 +142,35 @@ public struct EndpointRepository: Sendable {
     }
 
     /// An environment's live endpoints (or the one called `slug`), each with its latest index, in one
-    /// statement: the API's most frequent read.
+    /// statement.
     func endpointsWithLatestIndex(environmentId: UUID, slug: String? = nil, in executor: any SQLExecutor) async throws -> [(Endpoint, EndpointIndex?)] {
+        try await endpointsWithLatest(environmentId: environmentId, slug: slug, indexColumns: EndpointIndex.qualifiedSummaryColumns, in: executor, EndpointIndex.init)
+    }
+
+    /// `endpointsWithLatestIndex` with only the latest index's id and status: the endpoint API's most
+    /// frequent read, which shows no more and so decodes no more.
+    func endpointsWithLatestIndexState(environmentId: UUID, slug: String? = nil, in executor: any SQLExecutor) async throws -> [(Endpoint, IndexState?)] {
+        try await endpointsWithLatest(environmentId: environmentId, slug: slug, indexColumns: "i.id, i.status", in: executor, IndexState.init)
+    }
+
+    private func endpointsWithLatest<Index>(environmentId: UUID, slug: String?, indexColumns: String, in executor: any SQLExecutor,
+                                            _ index: (SQLRow) throws -> Index) async throws -> [(Endpoint, Index?)] {
         let onlySlug: SQLQuery = slug.map { "AND e.slug = \($0)" } ?? ""
         let rows = try await executor.query("""
-            SELECT \(unsafeRaw: Endpoint.qualifiedColumns), \(unsafeRaw: EndpointIndex.qualifiedSummaryColumns) FROM endpoints e
+            SELECT \(unsafeRaw: Endpoint.qualifiedColumns), \(unsafeRaw: indexColumns) FROM endpoints e
             LEFT JOIN endpoint_indexes i
               ON i.id = (SELECT j.id FROM endpoint_indexes j WHERE j.endpoint_id = e.id ORDER BY j.created_at DESC, j.id DESC LIMIT 1)
             WHERE e.environment_id = \(environmentId) AND e.deleted_at IS NULL \(onlySlug)
             ORDER BY e.slug
             """)
-        return try rows.map(Self.endpointAndIndex)
+        return try rows.map { try Self.endpointAndIndex($0, index) }
     }
 
-    /// A row of `Endpoint.qualifiedColumns` then `EndpointIndex.qualifiedSummaryColumns` (NULLs: no index).
-    private static func endpointAndIndex(_ row: SQLRow) throws -> (Endpoint, EndpointIndex?) {
+    /// A row of `Endpoint.qualifiedColumns` then an index's columns (NULLs: no index).
+    private static func endpointAndIndex<Index>(_ row: SQLRow, _ index: (SQLRow) throws -> Index) throws -> (Endpoint, Index?) {
         let split = Endpoint.columnCount
-        let index = row.slice(split..<row.columns.count)
-        return (try Endpoint(row: row.slice(0..<split)), index["id"] == .null ? nil : try EndpointIndex(row: index))
+        let indexPart = row.slice(split..<row.columns.count)
+        return (try Endpoint(row: row.slice(0..<split)), indexPart["id"] == .null ? nil : try index(indexPart))
     }
 
     /// The live endpoint `slug` with its PENDING index (there is at most one), read without a lock:
@@ -171,7 +182,7 @@ public struct EndpointRepository: Sendable {
               ON i.endpoint_id = e.id AND i.status = 'PENDING'
             WHERE e.environment_id = \(environmentId) AND e.slug = \(slug) AND e.deleted_at IS NULL
             """) else { return nil }
-        return try Self.endpointAndIndex(row)
+        return try Self.endpointAndIndex(row, EndpointIndex.init)
     }
 
     /// Moves an index to a new status. `from` guards against racing writers (e.g. only a PENDING

@@ -207,9 +207,14 @@ public struct EndpointService: Sendable {
         try await repository.endpointsWithLatestIndex(environmentId: environment.id, in: database)
     }
 
-    /// The endpoint called `slug` and its latest index.
-    public func endpointWithLatestIndex(environment: AuthenticatedEnvironment, slug: String) async throws -> (Endpoint, EndpointIndex?) {
-        guard let found = try await repository.endpointsWithLatestIndex(environmentId: environment.id, slug: slug, in: database).first else {
+    /// The environment's endpoints with their latest index's id and status, as the endpoint API shows them.
+    public func endpointsWithIndexState(environment: AuthenticatedEnvironment) async throws -> [(Endpoint, IndexState?)] {
+        try await repository.endpointsWithLatestIndexState(environmentId: environment.id, in: database)
+    }
+
+    /// The endpoint called `slug` and its latest index's id and status.
+    public func endpointWithIndexState(environment: AuthenticatedEnvironment, slug: String) async throws -> (Endpoint, IndexState?) {
+        guard let found = try await repository.endpointsWithLatestIndexState(environmentId: environment.id, slug: slug, in: database).first else {
             throw EndpointServiceError.endpointNotFound
         }
         return found

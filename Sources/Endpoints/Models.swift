@@ -114,6 +114,30 @@ public struct EndpointIndex: Sendable, Equatable {
     }
 }
 
+/// What the endpoint API shows of an endpoint's latest index (`endpointIndex: {id, status}`).
+public struct IndexState: Sendable, Equatable {
+    public let id: UUID
+    public let status: IndexStatus
+
+    public init(id: UUID, status: IndexStatus) {
+        self.id = id
+        self.status = status
+    }
+
+    init(row: SQLRow) throws {
+        id = try row.decode("id")
+        let statusText: String = try row.decode("status")
+        guard let status = IndexStatus(rawValue: statusText) else {
+            throw StorageError.decoding(column: "status", expected: "known value", found: statusText)
+        }
+        self.status = status
+    }
+}
+
+extension EndpointIndex {
+    public var state: IndexState { IndexState(id: id, status: status) }
+}
+
 /// An endpoint together with the environment it belongs to (its key and type).
 public struct EndpointWithEnvironment: Sendable {
     public let endpoint: Endpoint

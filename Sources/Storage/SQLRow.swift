@@ -22,8 +22,8 @@ public struct SQLRow: Sendable {
     }
 
     public func decode<T: SQLDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
-        guard columns.contains(column) else { throw StorageError.decoding(column: column, expected: "\(T.self)", found: "no such column") }
-        let value = self[column]
+        guard let index = columns.firstIndex(of: column) else { throw StorageError.decoding(column: column, expected: "\(T.self)", found: "no such column") }
+        let value = values[index]
         guard let decoded = T(sqlValue: value) else {
             throw StorageError.decoding(column: column, expected: "\(T.self)", found: "\(value)")
         }
@@ -95,7 +95,7 @@ extension UUID: SQLDecodable {
     public init?(sqlValue: SQLValue) {
         switch sqlValue {
         case .uuid(let u): self = u
-        case .text(let s): guard let u = UUID(uuidString: s) else { return nil }; self = u
+        case .text(let s): guard let u = UUID(canonical: s) ?? UUID(uuidString: s) else { return nil }; self = u
         default: return nil
         }
     }

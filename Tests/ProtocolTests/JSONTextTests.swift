@@ -23,6 +23,11 @@ import TestSupport
     @Test func idsAreWrittenInLowercaseAsFoundationSpellsThem() {
         for uuid in [UUID(), UUID(), UUID(uuidString: "00000000-0000-0000-0000-000000000000")!, UUID(uuidString: "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF")!] {
             #expect(uuid.lowercasedString == uuid.uuidString.lowercased())
+            #expect(UUID(canonical: uuid.lowercasedString) == uuid && UUID(canonical: uuid.uuidString) == uuid)
+        }
+        for text in ["", "0000000-0000-0000-0000-0000000000000", "00000000-0000-0000-0000-00000000000g", "00000000_0000-0000-0000-000000000000",
+                     "{00000000-0000-0000-0000-000000000000}", "00000000-0000-0000-0000-0000000000000", "é0000000-0000-0000-0000-00000000000"] {
+            #expect(UUID(canonical: text) == nil, "\(text)")
         }
     }
 

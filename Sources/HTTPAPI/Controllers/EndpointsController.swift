@@ -16,15 +16,15 @@ struct EndpointsController {
             let environment = try context.requireEnvironment()
             let body = try await request.decode(CreateEndpointBody.self, context: context, message: "Invalid request body")
             let (endpoint, index) = try await endpoints.createEndpoint(environment: environment, slug: body.id, url: body.url)
-            return EndpointResponse(endpoint, index: index)
+            return EndpointResponse(endpoint, index: index.state)
         }
 
         group.get("endpoints") { _, context in
-            try await endpoints.endpoints(environment: try context.requireEnvironment()).map { EndpointResponse($0.0, index: $0.1) }
+            try await endpoints.endpointsWithIndexState(environment: try context.requireEnvironment()).map { EndpointResponse($0.0, index: $0.1) }
         }
 
         group.get("endpoints/:endpointSlug") { _, context in
-            let (endpoint, index) = try await endpoints.endpointWithLatestIndex(environment: try context.requireEnvironment(), slug: try context.parameters.require("endpointSlug"))
+            let (endpoint, index) = try await endpoints.endpointWithIndexState(environment: try context.requireEnvironment(), slug: try context.parameters.require("endpointSlug"))
             return EndpointResponse(endpoint, index: index)
         }
 

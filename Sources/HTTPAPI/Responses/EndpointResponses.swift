@@ -14,7 +14,7 @@ import JSON
 struct EndpointResponse: ResponseEncodable {
     let json: JSONValue
 
-    init(_ endpoint: Endpoint, index: EndpointIndex?) {
+    init(_ endpoint: Endpoint, index: IndexState?) {
         var members: [String: JSONValue] = [
             "id": .string(endpoint.id.lowercasedString),
             "slug": .string(endpoint.slug),
