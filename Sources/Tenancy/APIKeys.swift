@@ -23,30 +23,39 @@ public enum APIKeys {
     /// The lookup column: SHA-256 of the key, hex. Looking keys up by digest keeps the index
     /// search from leaking, through timing, how much of a guessed key matched.
     public static func digest(_ key: String) -> String {
-        hex(SHA256.hash(data: Data(key.utf8)))
+        var key = key
+        return key.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)).withUnsafeBytes { hex($0) } }
     }
 
     /// Lower-case hex. `String(format:)` per byte was 7% of an authenticated GET (perf, BENCHMARKS.md).
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var at = 0
+            for byte in bytes {
+                out[at] = hexDigits[Int(byte >> 4)]
+                out[at + 1] = hexDigits[Int(byte & 0x0F)]
+                at += 2
+            }
+            return at
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Compares two secrets in time that depends only on their lengths.
     public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            let left = i < x.count ? x[i] : 0
-            let right = i < y.count ? y[i] : 0
-            difference |= left ^ right
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                var difference = UInt8(x.count == y.count ? 0 : 1)
+                for i in 0..<max(x.count, y.count) {
+                    let left = i < x.count ? x[i] : 0
+                    let right = i < y.count ? y[i] : 0
+                    difference |= left ^ right
+                }
+                return difference == 0
+            }
         }
-        return difference == 0
     }
 
     /// Whether `key` has the shape of a secret key; anything else is rejected before a lookup.
