@@ -108,10 +108,7 @@ public struct EndpointRepository: Sendable {
             WHERE id = \(indexId) AND status = 'STARTED'
             RETURNING status
             """)
-        guard let row else { return nil }
-        let status = try row.decode("status", as: String.self)
-        guard let moved = IndexStatus(rawValue: status) else { throw StorageError.queryFailed("unknown index status \(status)") }
-        return moved
+        return try row?.enumeration("status")
     }
 
     func index(id: UUID, in executor: any SQLExecutor) async throws -> EndpointIndex? {

@@ -97,13 +97,8 @@ public struct EndpointIndex: Sendable, Equatable {
     init(row: SQLRow) throws {
         id = try row.decode("id")
         endpointId = try row.decode("endpoint_id")
-        let sourceText: String = try row.decode("source")
-        let statusText: String = try row.decode("status")
-        guard let source = IndexSource(rawValue: sourceText), let status = IndexStatus(rawValue: statusText) else {
-            throw StorageError.decoding(column: "source/status", expected: "known value", found: "\(sourceText)/\(statusText)")
-        }
-        self.source = source
-        self.status = status
+        source = try row.enumeration("source")
+        status = try row.enumeration("status")
         sourceData = try row.json("source_data")
         reason = try row.decodeIfPresent("reason")
         stats = try row.json("stats")
@@ -126,11 +121,7 @@ public struct IndexState: Sendable, Equatable {
 
     init(row: SQLRow) throws {
         id = try row.decode("id")
-        let statusText: String = try row.decode("status")
-        guard let status = IndexStatus(rawValue: statusText) else {
-            throw StorageError.decoding(column: "status", expected: "known value", found: statusText)
-        }
-        self.status = status
+        status = try row.enumeration("status")
     }
 }
 

@@ -194,10 +194,3 @@ public enum RunServiceError: Error, Sendable, Equatable, CustomStringConvertible
     }
 }
 
-extension SQLRow {
-    func enumeration<T: RawRepresentable>(_ column: String) throws -> T where T.RawValue == String {
-        let text: String = try decode(column)
-        guard let value = T(rawValue: text) else { throw StorageError.decoding(column: column, expected: "\(T.self)", found: text) }
-        return value
-    }
-}

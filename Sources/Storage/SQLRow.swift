@@ -30,6 +30,13 @@ public struct SQLRow: Sendable {
         return decoded
     }
 
+    /// A text column holding one of an enum's raw values.
+    public func enumeration<T: RawRepresentable>(_ column: String) throws -> T where T.RawValue == String {
+        let text: String = try decode(column)
+        guard let value = T(rawValue: text) else { throw StorageError.decoding(column: column, expected: "\(T.self)", found: text) }
+        return value
+    }
+
     public func decodeIfPresent<T: SQLDecodable>(_ column: String, as type: T.Type = T.self) throws -> T? {
         if case .null = self[column] { return nil }
         return try decode(column, as: T.self)
