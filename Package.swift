@@ -70,7 +70,7 @@ let package = Package(
         ], swiftSettings: strict),
         // The durable job queue: enqueue in the caller's transaction, claim, retry, rescue; the worker.
         .target(name: "Queue", dependencies: [
-            "Storage", "JSON",
+            "Storage", "JSON", "Timing",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

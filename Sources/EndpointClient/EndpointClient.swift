@@ -99,6 +99,8 @@ public final class EndpointClient: Sendable {
     let configuration: EndpointClientConfiguration
     let ownsHTTPClient: Bool
     let logger: Logger
+    /// Every call's deadline (`send`).
+    let deadlines = DeadlineWatch()
 
     public init(configuration: EndpointClientConfiguration = .init(), logger: Logger = Logger(label: "kongflow.endpoint-client")) {
         var httpConfiguration = HTTPClient.Configuration(
@@ -222,7 +224,7 @@ public final class EndpointClient: Sendable {
             throw EndpointCallError(.invalidURL, "Invalid endpoint URL \(url): only absolute http and https URLs are supported")
         }
         do {
-            return try await withDeadline(timeout) {
+            return try await withDeadline(timeout, watch: deadlines) {
                 try await self.follow(start: start, apiKey: apiKey, action: action, extraHeaders: extraHeaders, body: body,
                                       versioned: versioned, timeout: timeout)
             }

@@ -45,12 +45,13 @@ public final class PostgresStore: Database, Sendable {
         // would turn a typo in the URL into a 503 on every request instead of an error at start-up.
         let probeTarget = configuration
         let serverStarted: String
+        let watch = DeadlineWatch()
         do {
-            let probe = try await withDeadline(options.connectTimeout + .seconds(1)) {
+            let probe = try await withDeadline(options.connectTimeout + .seconds(1), watch: watch) {
                 try await PostgresConnection.connect(configuration: probeTarget, id: 0, logger: logger)
             }
             // The first reading for the restart watch, taken before any work can crowd it out.
-            serverStarted = try await withDeadline(options.connectTimeout) {
+            serverStarted = try await withDeadline(options.connectTimeout, watch: watch) {
                 try await Self.run("SELECT pg_postmaster_start_time()::text AS started", on: probe, prepared: nil, logger: logger).first?.decode("started", as: String.self) ?? ""
             }
             try await probe.close()

@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Storage
+import Timing
 
 public struct WorkerConfiguration: Sendable {
     /// Jobs run at the same time by this worker. Generous because the jobs are I/O-bound: a slot is a
@@ -255,6 +256,8 @@ final class WakeUpSignal: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// A worker waits after every claim; a sleeping task per wait left a timer behind each time (`DeadlineWatch`).
+    private let timeouts = DeadlineWatch()
 
     func signal() {
         let continuation: CheckedContinuation<Void, Never>? = state.withLockedValue {
@@ -272,10 +275,7 @@ final class WakeUpSignal: Sendable {
             return false
         }
         if alreadySignalled { return }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            self?.signal()
-        }
+        let timer = timeouts.schedule(in: timeout) { [weak self] in self?.signal() }
         await withCheckedContinuation { continuation in
             let resumeNow = state.withLockedValue { state -> Bool in
                 if state.pending { state.pending = false; return true }
@@ -284,7 +284,7 @@ final class WakeUpSignal: Sendable {
             }
             if resumeNow { continuation.resume() }
         }
-        timer.cancel()
+        timeouts.cancel(timer)
         state.withLockedValue { $0.pending = false }
     }
 }

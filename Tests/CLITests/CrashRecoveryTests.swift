@@ -60,7 +60,7 @@ import TestSupport
     @Test(arguments: Backend.available)
     func killedServerMidRunFinishesTheRunOnce(_ backend: Backend) async throws {
         let url = try await TestDatabase.freshURL(backend)
-        let port = try TestHTTPServer.closedPort()
+        let port = try TestHTTPServer.freePort()
         let serveArguments = ["serve", "--port", "\(port)", "--database-url", url, "--heartbeat-timeout", "2", "--poll-interval", "0.2"]
         let first = try KongflowProcess.start(serveArguments)
         _ = try await first.waitFor(#"address=http://127\.0\.0\.1:(\d+)"#)

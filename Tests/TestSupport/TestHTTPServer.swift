@@ -98,10 +98,22 @@ public final class TestHTTPServer: @unchecked Sendable {
         _ = try? await task.value
     }
 
-    /// A port on 127.0.0.1 where nothing listens (bound, then closed).
+    /// A port on 127.0.0.1 where nothing listens: bound and never closed nor listened on, so a connect
+    /// is refused and no server of a test running beside this one can be given the port (it was, once,
+    /// when the socket was closed at once). One descriptor per call for the test process's life.
     public static func closedPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        return bindAnyPort(fd)
+    }
+
+    /// A port on 127.0.0.1 that was free a moment ago, for a server a test starts (bound, then closed).
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        return bindAnyPort(fd)
+    }
+
+    private static func bindAnyPort(_ fd: Int32) -> Int {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")

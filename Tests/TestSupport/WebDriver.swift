@@ -23,7 +23,7 @@ public final class WebDriver {
     /// Starts chromedriver and a headless Chromium of `width`×`height`.
     public init(width: Int = 1280, height: Int = 900) async throws {
         guard let driver = Self.chromedriver, let chromium = Self.chromium else { throw Failure(Self.unavailable ?? "") }
-        let port = try TestHTTPServer.closedPort()
+        let port = try TestHTTPServer.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: driver)
         process.arguments = ["--port=\(port)"]
