@@ -35,7 +35,9 @@ final class CountingDatabase: Database, Sendable {
     }
 
     func ping() async throws { try await base.ping() }
-    func listen(_ channel: String) async throws -> AsyncStream<String> { try await base.listen(channel) }
+    func listen(_ channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws -> NotificationSubscription {
+        try await base.listen(channel, handler)
+    }
     func notify(_ channel: String, payload: String, in transaction: any Transaction) async throws {
         try await base.notify(channel, payload: payload, in: (transaction as? CountingTransaction)?.base ?? transaction)
     }

@@ -5,6 +5,10 @@ import Storage
 /// One connection (outside the pool) per LISTENed channel, fanned out to in-process subscribers. When the
 /// connection drops it reconnects and sends an empty payload, since notifications sent while it was
 /// down are lost and subscribers must look at the database again.
+///
+/// Read with postgres-nio's notification sequence, not its callback `addListener`: a callback listener
+/// whose start is lost (written to a connection that just closed) traps when it is released (1.33.2,
+/// `NotificationListener.deinit`), and the sequence also says when LISTEN has taken effect.
 actor PostgresListeners {
     private let pool: ConnectionPool
     private let logger: Logger
@@ -16,8 +20,8 @@ actor PostgresListeners {
         self.logger = logger
     }
 
-    func subscribe(_ channel: String) async throws -> AsyncStream<String> {
-        let stream = hub.subscribe(channel)
+    func subscribe(_ channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws -> NotificationSubscription {
+        let subscription = hub.subscribe(channel, handler)
         if tasks[channel] == nil {
             let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
             tasks[channel] = Task { [pool, hub, logger] in
@@ -48,12 +52,12 @@ actor PostgresListeners {
             }
             for await _ in ready { break }
         }
-        return stream
+        return subscription
     }
 
     func close() {
         for task in tasks.values { task.cancel() }
         tasks = [:]
-        hub.finishAll()
+        hub.removeAll()
     }
 }

@@ -252,8 +252,8 @@ public final class PostgresStore: Database, Sendable {
         try await query("SELECT 1")
     }
 
-    public func listen(_ channel: String) async throws -> AsyncStream<String> {
-        try await listeners.subscribe(channel)
+    public func listen(_ channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws -> NotificationSubscription {
+        try await listeners.subscribe(channel, handler)
     }
 
     public func notify(_ channel: String, payload: String, in transaction: any Transaction) async throws {

@@ -50,11 +50,11 @@ public final class Worker: Service, Sendable {
     public func run() async throws {
         try await queue.registerWorker(id: id)
         let wakeups = self.wakeups
-        let notifications = try await queue.database.listen(JobQueue.notificationChannel)
+        let notifications = try await queue.database.listen(JobQueue.notificationChannel) { _ in wakeups.signal() }
+        defer { notifications.cancel() }
         logger.info("worker started", metadata: ["concurrency": "\(configuration.concurrency)"])
 
         await withTaskGroup(of: Void.self) { background in
-            background.addTask { for await _ in notifications { wakeups.signal() } }
             background.addTask { [self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: configuration.pollInterval)

@@ -104,8 +104,8 @@ public final class SQLiteStore: Database, @unchecked Sendable {
         try await query("SELECT 1")
     }
 
-    public func listen(_ channel: String) async throws -> AsyncStream<String> {
-        channels.subscribe(channel)
+    public func listen(_ channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws -> NotificationSubscription {
+        channels.subscribe(channel, handler)
     }
 
     public func notify(_ channel: String, payload: String, in transaction: any Transaction) async throws {
@@ -116,7 +116,7 @@ public final class SQLiteStore: Database, @unchecked Sendable {
     }
 
     public func close() async {
-        channels.finishAll()
+        channels.removeAll()
         await lock.lock()
         connection.close()
         lock.unlock()

@@ -20,8 +20,10 @@ public protocol Transaction: SQLExecutor {}
 /// Wake-ups between processes (PostgreSQL LISTEN/NOTIFY) or within one (SQLite). A notification
 /// sent inside a transaction is delivered only if it commits.
 public protocol Notifier: Sendable {
-    /// An async stream of payloads sent on `channel`; ends when the database closes.
-    func listen(_ channel: String) async throws -> AsyncStream<String>
+    /// Calls `handler` with each payload sent on `channel`, until the subscription is cancelled or
+    /// the database closes. The handler runs on the delivering thread and must return at once
+    /// (`NotificationHub`).
+    func listen(_ channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws -> NotificationSubscription
     /// Sends `payload` on `channel` as part of `transaction`.
     func notify(_ channel: String, payload: String, in transaction: any Transaction) async throws
 }

@@ -130,7 +130,8 @@ import TestSupport
     @Test(arguments: Backend.available)
     func notificationsArriveOnlyAfterCommit(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
-            let stream = try await db.listen("kongflow_test")
+            let (stream, continuation) = AsyncStream<String>.makeStream()
+            let subscription = try await db.listen("kongflow_test") { continuation.yield($0) }
             struct Boom: Error {}
             try? await db.transaction { tx in
                 try await db.notify("kongflow_test", payload: "rolled-back", in: tx)
@@ -142,6 +143,21 @@ import TestSupport
             var iterator = stream.makeAsyncIterator()
             let first = await iterator.next()
             #expect(first == "committed")
+            // A cancelled subscription hears nothing more; the next one still does.
+            subscription.cancel()
+            let (later, laterContinuation) = AsyncStream<String>.makeStream()
+            let second = try await db.listen("kongflow_test") { laterContinuation.yield($0) }
+            defer { second.cancel() }
+            for payload in ["after-cancel", "marker"] {
+                try await db.transaction { tx in try await db.notify("kongflow_test", payload: payload, in: tx) }
+            }
+            var laterIterator = later.makeAsyncIterator()
+            #expect(await laterIterator.next() == "after-cancel")
+            // Each notification reaches every handler before the next is sent: once "marker" is here,
+            // a handler still subscribed would have had "after-cancel".
+            #expect(await laterIterator.next() == "marker")
+            continuation.finish()
+            #expect(await iterator.next() == nil)
         }
     }
 
