@@ -21,7 +21,7 @@ public protocol Transaction: SQLExecutor {}
 /// sent inside a transaction is delivered only if it commits.
 public protocol Notifier: Sendable {
     /// Calls `handler` with each payload sent on `channel`, until the subscription is cancelled or
-    /// the database closes. The handler runs on the delivering thread and must return at once
+    /// the database closes. The handler runs in the delivering task and must return at once
     /// (`NotificationHub`).
     func listen(_ channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws -> NotificationSubscription
     /// Sends `payload` on `channel` as part of `transaction`.

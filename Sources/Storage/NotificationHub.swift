@@ -5,8 +5,8 @@ import NIOConcurrencyHelpers
 ///
 /// Subscribers are called, not streamed to: a worker's wake-up is a flag and a continuation, and
 /// a stream read by a task of its own cost a thread hop between a notification and the claim it
-/// starts (BENCHMARKS.md, round six). So a handler runs on the sender's thread (PostgreSQL's
-/// event loop, or the task that committed on SQLite) and must return at once.
+/// starts (BENCHMARKS.md, round six). So a handler runs in the sender's task (PostgreSQL's
+/// listener, or the task that committed on SQLite) and must return at once.
 public final class NotificationHub: Sendable {
     private struct State {
         var subscribers: [String: [Int: @Sendable (String) -> Void]] = [:]
