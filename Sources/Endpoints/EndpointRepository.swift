@@ -184,15 +184,16 @@ public struct EndpointRepository: Sendable {
     }
 
     /// The live endpoint `slug` with its PENDING index (there is at most one), read without a lock:
-    /// CreateEndpoint's check for a registration that would change nothing.
-    func endpointWithPendingIndex(environmentId: UUID, slug: String, in executor: any SQLExecutor) async throws -> (Endpoint, EndpointIndex?)? {
+    /// CreateEndpoint's check for a registration that would change nothing. Only the index's id and
+    /// status: that is all the answer shows, and on this hot read every column costs both sides.
+    func endpointWithPendingIndex(environmentId: UUID, slug: String, in executor: any SQLExecutor) async throws -> (Endpoint, IndexState?)? {
         guard let row = try await executor.queryFirst("""
-            SELECT \(unsafeRaw: Endpoint.qualifiedColumns), \(unsafeRaw: EndpointIndex.qualifiedSummaryColumns) FROM endpoints e
+            SELECT \(unsafeRaw: Endpoint.qualifiedColumns), i.id, i.status FROM endpoints e
             LEFT JOIN endpoint_indexes i
               ON i.endpoint_id = e.id AND i.status = 'PENDING'
             WHERE e.environment_id = \(environmentId) AND e.slug = \(slug) AND e.deleted_at IS NULL
             """) else { return nil }
-        return try Self.endpointAndIndex(row, EndpointIndex.init)
+        return try Self.endpointAndIndex(row, IndexState.init)
     }
 
     /// Moves an index to a new status. `from` guards against racing writers (e.g. only a PENDING

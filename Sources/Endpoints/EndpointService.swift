@@ -48,8 +48,9 @@ public struct EndpointService: Sendable {
     // MARK: CreateEndpoint
 
     /// PINGs `url` as `slug` with the environment's key; then, in one transaction, upserts the
-    /// endpoint, adds a PENDING index (source INTERNAL) and enqueues its indexing.
-    public func createEndpoint(environment: AuthenticatedEnvironment, slug: String, url: String) async throws -> (Endpoint, EndpointIndex) {
+    /// endpoint, adds a PENDING index (source INTERNAL) and enqueues its indexing. Answers with the
+    /// index that will see this registration.
+    public func createEndpoint(environment: AuthenticatedEnvironment, slug: String, url: String) async throws -> (Endpoint, IndexState) {
         try Self.validate(slug: slug, url: url)
         // Given with each message rather than set on the logger: this route is hot and its messages are
         // rare, so the metadata is only built for a message that is written.
@@ -85,7 +86,7 @@ public struct EndpointService: Sendable {
                     try await self.requestIndex(endpoint: endpoint, source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
                 }
                 logger.info("endpoint unchanged; indexing", metadata: context(["endpoint_id": "\(endpoint.id.lowercasedString)", "index_id": "\(index.id.lowercasedString)"]))
-                return (endpoint, index)
+                return (endpoint, index.state)
             }
             let result = try await database.transaction { tx in
                 let endpoint = try await repository.upsert(
@@ -93,7 +94,7 @@ public struct EndpointService: Sendable {
                     slug: slug, url: url, version: pong.triggerVersion, sdkVersion: pong.triggerSdkVersion, now: now, in: tx)
                 let index = try await self.requestIndex(endpoint: endpoint,
                                                         source: .internal, reason: nil, sourceData: nil, delay: 0, now: now, in: tx)
-                return (endpoint, index)
+                return (endpoint, index.state)
             }
             logger.info("endpoint registered", metadata: context(["endpoint_id": "\(result.0.id.lowercasedString)", "index_id": "\(result.1.id.lowercasedString)"]))
             return result

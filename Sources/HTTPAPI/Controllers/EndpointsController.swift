@@ -16,7 +16,7 @@ struct EndpointsController {
             let environment = try context.requireEnvironment()
             let body = try await request.decode(CreateEndpointBody.self, context: context, message: "Invalid request body")
             let (endpoint, index) = try await endpoints.createEndpoint(environment: environment, slug: body.id, url: body.url)
-            return EndpointResponse(endpoint, index: index.state)
+            return EndpointResponse(endpoint, index: index)
         }
 
         group.get("endpoints") { _, context in
