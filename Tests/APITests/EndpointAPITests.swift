@@ -52,21 +52,20 @@ import TriggerProtocol
     @Test(arguments: Backend.available)
     func theSDKsRegisterEndpointBodyIsAccepted(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            let body = #"{"url":"\#(server.baseURL)/api/trigger","name":"my-endpoint"}"#
-            let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
-            #expect(response.status == .ok)
-            #expect(response.json["name"] == "my-endpoint" && response.json["slug"] == "my-endpoint")
-            #expect(response.json["url"] == .string("\(server.baseURL)/api/trigger"))
-            let id = try #require(response.json["id"]?.stringValue)
-            #expect(id == id.lowercased() && UUID(uuidString: id) != nil)
-            #expect(try await stack.endpoints.endpoint(environment: env, slug: "my-endpoint").id.lowercasedString == id)
-            // `id` wins when both are sent, as the CLI's body has it.
-            let both = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey,
-                                             body: #"{"id":"my-endpoint","name":"ignored","url":"\#(server.baseURL)/api/trigger"}"#)
-            #expect(both.status == .ok && both.json["id"] == .string(id))
+            try await stack.withSDKEndpoint { env, server in
+                let body = #"{"url":"\#(server.baseURL)/api/trigger","name":"my-endpoint"}"#
+                let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
+                #expect(response.status == .ok)
+                #expect(response.json["name"] == "my-endpoint" && response.json["slug"] == "my-endpoint")
+                #expect(response.json["url"] == .string("\(server.baseURL)/api/trigger"))
+                let id = try #require(response.json["id"]?.stringValue)
+                #expect(id == id.lowercased() && UUID(uuidString: id) != nil)
+                #expect(try await stack.endpoints.endpoint(environment: env, slug: "my-endpoint").id.lowercasedString == id)
+                // `id` wins when both are sent, as the CLI's body has it.
+                let both = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey,
+                                                 body: #"{"id":"my-endpoint","name":"ignored","url":"\#(server.baseURL)/api/trigger"}"#)
+                #expect(both.status == .ok && both.json["id"] == .string(id))
+            }
         }
     }
 
@@ -140,88 +139,85 @@ import TriggerProtocol
     @Test(arguments: Backend.available)
     func deployHookChecksTheIdentifierAndIndexesWithAVercelReason(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false, hookDelay: 5) { stack, client in
-            let env = try await stack.environment(.production)
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-            let hook = try #require(created.json["indexingHookIdentifier"]?.stringValue)
-            let base = "/api/v1/endpoints/\(env.id.lowercasedString)/my-endpoint/index"
-            // Drain the creation index so that the hook gets a fresh one.
-            let claimed = try await stack.queue.claim(workerId: "t", limit: 1)
-            try await stack.endpoints.performIndex(try JSONDecoder().decode(IndexEndpointPayload.self, from: Data(claimed[0].payload.utf8)), job: claimed[0])
-            try await stack.queue.finish(workerId: "t", completed: claimed, failed: [])
-            try await stack.database.query("DELETE FROM kongflow_jobs")
+            try await stack.withSDKEndpoint(.production) { env, server in
+                let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                let hook = try #require(created.json["indexingHookIdentifier"]?.stringValue)
+                let base = "/api/v1/endpoints/\(env.id.lowercasedString)/my-endpoint/index"
+                // Drain the creation index so that the hook gets a fresh one.
+                let claimed = try await stack.queue.claim(workerId: "t", limit: 1)
+                try await stack.endpoints.performIndex(try JSONDecoder().decode(IndexEndpointPayload.self, from: Data(claimed[0].payload.utf8)), job: claimed[0])
+                try await stack.queue.finish(workerId: "t", completed: claimed, failed: [])
+                try await stack.database.query("DELETE FROM kongflow_jobs")
 
-            for path in ["\(base)/wrongwrong", "/api/v1/endpoints/\(UUID().uuidString)/my-endpoint/index/\(hook)",
-                         "/api/v1/endpoints/not-a-uuid/my-endpoint/index/\(hook)", "/api/v1/endpoints/\(env.id.uuidString)/nope/index/\(hook)"] {
-                let response = try await client.call(.get, path)
-                #expect(response.status == .notFound, "\(path)")
-                #expect(response.json["error"] != nil)
+                for path in ["\(base)/wrongwrong", "/api/v1/endpoints/\(UUID().uuidString)/my-endpoint/index/\(hook)",
+                             "/api/v1/endpoints/not-a-uuid/my-endpoint/index/\(hook)", "/api/v1/endpoints/\(env.id.uuidString)/nope/index/\(hook)"] {
+                    let response = try await client.call(.get, path)
+                    #expect(response.status == .notFound, "\(path)")
+                    #expect(response.json["error"] != nil)
+                }
+                let vercel = #"""
+                    {"id":"evt","type":"deployment.succeeded","createdAt":1700000000000,"payload":{"deployment":{"id":"d","name":"acme-web","url":"acme-web.vercel.app",
+                     "meta":{"githubCommitMessage":"Fix the thing","githubCommitRef":"main","githubCommitSha":"0123456789abcdef"}}}}
+                    """#
+                let response = try await client.call(.post, "\(base)/\(hook)", body: vercel)
+                #expect(response.status == .ok && response.json == ["ok": true])
+                let indexes = try await client.call(.get, "/api/v1/endpoints/my-endpoint/indexes", key: env.apiKey).json
+                let newest = indexes["indexes"]
+                guard case .array(let items)? = newest else { Issue.record("no indexes"); return }
+                #expect(items.first?["source"] == "HOOK" && items.first?["status"] == "PENDING")
+                #expect(items.first?["reason"] == "\"Fix the thing\" was deployed from main (0123456) to acme-web")
+                #expect(items.first?["sourceData"]?["type"] == "deployment.succeeded")
+                // The hook runs after its delay, with production's retry budget.
+                let job = try #require(try await stack.queue.jobs().first)
+                let requestedAt = try #require(items.first?["createdAt"]?.stringValue.flatMap(ISODate.parse))
+                #expect(abs(job.runAt.timeIntervalSince(requestedAt) - 5) < 0.01 && job.maxAttempts == 7)
+                // A GET right after coalesces into the same PENDING index.
+                #expect(try await client.call(.get, "\(base)/\(hook)").json == ["ok": true])
+                #expect(try await stack.count("endpoint_indexes", "source = 'HOOK'") == 1)
+                #expect(try await stack.queue.jobs().count == 1)
+                // A body that is not JSON is fine; there is simply no reason.
+                #expect(VercelDeploymentReasonCheck.plain() == "Vercel project web was deployed to web.vercel.app")
             }
-            let vercel = #"""
-                {"id":"evt","type":"deployment.succeeded","createdAt":1700000000000,"payload":{"deployment":{"id":"d","name":"acme-web","url":"acme-web.vercel.app",
-                 "meta":{"githubCommitMessage":"Fix the thing","githubCommitRef":"main","githubCommitSha":"0123456789abcdef"}}}}
-                """#
-            let response = try await client.call(.post, "\(base)/\(hook)", body: vercel)
-            #expect(response.status == .ok && response.json == ["ok": true])
-            let indexes = try await client.call(.get, "/api/v1/endpoints/my-endpoint/indexes", key: env.apiKey).json
-            let newest = indexes["indexes"]
-            guard case .array(let items)? = newest else { Issue.record("no indexes"); return }
-            #expect(items.first?["source"] == "HOOK" && items.first?["status"] == "PENDING")
-            #expect(items.first?["reason"] == "\"Fix the thing\" was deployed from main (0123456) to acme-web")
-            #expect(items.first?["sourceData"]?["type"] == "deployment.succeeded")
-            // The hook runs after its delay, with production's retry budget.
-            let job = try #require(try await stack.queue.jobs().first)
-            let requestedAt = try #require(items.first?["createdAt"]?.stringValue.flatMap(ISODate.parse))
-            #expect(abs(job.runAt.timeIntervalSince(requestedAt) - 5) < 0.01 && job.maxAttempts == 7)
-            // A GET right after coalesces into the same PENDING index.
-            #expect(try await client.call(.get, "\(base)/\(hook)").json == ["ok": true])
-            #expect(try await stack.count("endpoint_indexes", "source = 'HOOK'") == 1)
-            #expect(try await stack.queue.jobs().count == 1)
-            // A body that is not JSON is fine; there is simply no reason.
-            #expect(VercelDeploymentReasonCheck.plain() == "Vercel project web was deployed to web.vercel.app")
         }
     }
 
     @Test(arguments: Backend.available)
     func concurrentCreatesOfOneSlugEndWithOneRow(_ backend: Backend) async throws {
         try await TestStack.run(backend) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            let api = DirectAPI(client)
-            let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
-                for _ in 0..<20 {
-                    group.addTask {
-                        let response = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-                        return (HTTPResponse.Status(code: response.status), response.json["endpointIndex"]?["id"]?.stringValue)
+            try await stack.withSDKEndpoint { env, server in
+                let api = DirectAPI(client)
+                let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
+                    for _ in 0..<20 {
+                        group.addTask {
+                            let response = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                            return (HTTPResponse.Status(code: response.status), response.json["endpointIndex"]?["id"]?.stringValue)
+                        }
                     }
+                    return try await group.reduce(into: [(HTTPResponse.Status, String?)]()) { $0.append($1) }
                 }
-                return try await group.reduce(into: [(HTTPResponse.Status, String?)]()) { $0.append($1) }
+                #expect(statuses.allSatisfy { $0.0 == .ok })
+                #expect(try await stack.count("endpoints") == 1)
+                // Coalesced: far fewer indexes than requests, and every one of them ends terminal.
+                #expect(try await eventually { try await stack.count("endpoint_indexes", "status IN ('PENDING', 'STARTED')") == 0 })
+                let total = try await stack.count("endpoint_indexes")
+                #expect(total >= 1 && total < 20)
+                #expect(try await stack.count("endpoint_indexes", "status = 'SUCCESS'") == total)
             }
-            #expect(statuses.allSatisfy { $0.0 == .ok })
-            #expect(try await stack.count("endpoints") == 1)
-            // Coalesced: far fewer indexes than requests, and every one of them ends terminal.
-            #expect(try await eventually { try await stack.count("endpoint_indexes", "status IN ('PENDING', 'STARTED')") == 0 })
-            let total = try await stack.count("endpoint_indexes")
-            #expect(total >= 1 && total < 20)
-            #expect(try await stack.count("endpoint_indexes", "status = 'SUCCESS'") == total)
         }
     }
 
     @Test(arguments: Backend.available)
     func aFailedEnqueueRollsTheEndpointBack(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            // Make the queue's insert fail inside CreateEndpoint's transaction.
-            try await stack.database.query("ALTER TABLE kongflow_jobs RENAME TO kongflow_jobs_away")
-            let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-            try await stack.database.query("ALTER TABLE kongflow_jobs_away RENAME TO kongflow_jobs")
-            #expect(response.status == .badRequest && response.json == ["error": "Something went wrong"])
-            #expect(try await stack.count("endpoints") == 0)
-            #expect(try await stack.count("endpoint_indexes") == 0)
+            try await stack.withSDKEndpoint { env, server in
+                // Make the queue's insert fail inside CreateEndpoint's transaction.
+                try await stack.database.query("ALTER TABLE kongflow_jobs RENAME TO kongflow_jobs_away")
+                let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                try await stack.database.query("ALTER TABLE kongflow_jobs_away RENAME TO kongflow_jobs")
+                #expect(response.status == .badRequest && response.json == ["error": "Something went wrong"])
+                #expect(try await stack.count("endpoints") == 0)
+                #expect(try await stack.count("endpoint_indexes") == 0)
+            }
         }
     }
 
@@ -301,18 +297,17 @@ import TriggerProtocol
     @Test(arguments: Backend.available)
     func coalescesRepeatedRequestsWhilePending(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            let first = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-            let second = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-            let manual = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index?wait=false", key: env.apiKey, body: #"{"source":"MANUAL"}"#)
-            #expect(first.json["endpointIndex"]?["id"] == second.json["endpointIndex"]?["id"])
-            #expect(manual.json["id"] == first.json["endpointIndex"]?["id"])
-            #expect(try await stack.count("endpoint_indexes") == 1)
-            #expect(try await stack.queue.jobs().count == 1)
-            let bad = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index?wait=false", key: env.apiKey, body: #"{"source":"HOOK"}"#)
-            #expect(bad.status == .badRequest)
+            try await stack.withSDKEndpoint { env, server in
+                let first = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                let second = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                let manual = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index?wait=false", key: env.apiKey, body: #"{"source":"MANUAL"}"#)
+                #expect(first.json["endpointIndex"]?["id"] == second.json["endpointIndex"]?["id"])
+                #expect(manual.json["id"] == first.json["endpointIndex"]?["id"])
+                #expect(try await stack.count("endpoint_indexes") == 1)
+                #expect(try await stack.queue.jobs().count == 1)
+                let bad = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index?wait=false", key: env.apiKey, body: #"{"source":"HOOK"}"#)
+                #expect(bad.status == .badRequest)
+            }
         }
     }
 
@@ -321,29 +316,28 @@ import TriggerProtocol
     @Test(arguments: Backend.available)
     func registrationsWhileAnIndexRunsQueueExactlyOneMore(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            let api = DirectAPI(client)
-            let body = #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#
-            let first = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
-            let running = try #require(first.json["endpointIndex"]?["id"]?.stringValue)
-            try await stack.database.query("UPDATE endpoint_indexes SET status = 'STARTED'")
-            let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for _ in 0..<16 {
-                    group.addTask {
-                        let response = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
-                        return (response.status, response.json["endpointIndex"]?["id"]?.stringValue)
+            try await stack.withSDKEndpoint { env, server in
+                let api = DirectAPI(client)
+                let body = #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#
+                let first = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
+                let running = try #require(first.json["endpointIndex"]?["id"]?.stringValue)
+                try await stack.database.query("UPDATE endpoint_indexes SET status = 'STARTED'")
+                let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                    for _ in 0..<16 {
+                        group.addTask {
+                            let response = try await api.call(.post, "/api/v1/endpoints", key: env.apiKey, body: body)
+                            return (response.status, response.json["endpointIndex"]?["id"]?.stringValue)
+                        }
                     }
+                    return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
                 }
-                return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+                #expect(answers.allSatisfy { $0.0 == 200 })
+                let ids = Set(answers.compactMap(\.1))
+                #expect(ids.count == 1 && !ids.contains(running), "all sixteen got the one new index")
+                #expect(try await stack.count("endpoint_indexes", "status = 'PENDING'") == 1)
+                #expect(try await stack.count("endpoint_indexes") == 2)
+                #expect(try await stack.queue.jobs().count == 2, "one indexing job per index")
             }
-            #expect(answers.allSatisfy { $0.0 == 200 })
-            let ids = Set(answers.compactMap(\.1))
-            #expect(ids.count == 1 && !ids.contains(running), "all sixteen got the one new index")
-            #expect(try await stack.count("endpoint_indexes", "status = 'PENDING'") == 1)
-            #expect(try await stack.count("endpoint_indexes") == 2)
-            #expect(try await stack.queue.jobs().count == 2, "one indexing job per index")
         }
     }
 
@@ -354,30 +348,29 @@ import TriggerProtocol
     func indexesOfOneEndpointStartAnIntervalApart(_ backend: Backend) async throws {
         let clock = TestClock()
         try await TestStack.run(backend, worker: false, now: clock.function) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            func register() async throws -> String? {
-                let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-                #expect(response.status == .ok)
-                return response.json["endpointIndex"]?["id"]?.stringValue
+            try await stack.withSDKEndpoint { env, server in
+                func register() async throws -> String? {
+                    let response = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                    #expect(response.status == .ok)
+                    return response.json["endpointIndex"]?["id"]?.stringValue
+                }
+                func indexJobs() async throws -> [Job] { try await stack.queue.jobs().filter { $0.taskIdentifier == EndpointTasks.indexEndpoint }.sorted { $0.id < $1.id } }
+                let first = try await register()
+                #expect(try await indexJobs().map(\.runAt) == [clock.now], "the first index runs at once")
+                try await stack.database.query("UPDATE endpoint_indexes SET status = 'STARTED'")
+                clock.advance(by: 0.25)
+                let second = try await register()
+                #expect(second != first)
+                #expect(try await indexJobs().last?.runAt == clock.now.addingTimeInterval(0.75), "one second after the first was created")
+                clock.advance(by: 0.5)
+                #expect(try await register() == second, "a registration inside the interval joins the waiting index")
+                try await stack.database.query("UPDATE endpoint_indexes SET status = 'SUCCESS', stats = '{}', data = '{}'")
+                clock.advance(by: 5)
+                let third = try await register()
+                #expect(third != second)
+                #expect(try await indexJobs().last?.runAt == clock.now, "the interval is over: at once")
+                #expect(try await indexJobs().count == 3)
             }
-            func indexJobs() async throws -> [Job] { try await stack.queue.jobs().filter { $0.taskIdentifier == EndpointTasks.indexEndpoint }.sorted { $0.id < $1.id } }
-            let first = try await register()
-            #expect(try await indexJobs().map(\.runAt) == [clock.now], "the first index runs at once")
-            try await stack.database.query("UPDATE endpoint_indexes SET status = 'STARTED'")
-            clock.advance(by: 0.25)
-            let second = try await register()
-            #expect(second != first)
-            #expect(try await indexJobs().last?.runAt == clock.now.addingTimeInterval(0.75), "one second after the first was created")
-            clock.advance(by: 0.5)
-            #expect(try await register() == second, "a registration inside the interval joins the waiting index")
-            try await stack.database.query("UPDATE endpoint_indexes SET status = 'SUCCESS', stats = '{}', data = '{}'")
-            clock.advance(by: 5)
-            let third = try await register()
-            #expect(third != second)
-            #expect(try await indexJobs().last?.runAt == clock.now, "the interval is over: at once")
-            #expect(try await indexJobs().count == 3)
         }
     }
 

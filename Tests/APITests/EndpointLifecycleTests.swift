@@ -15,128 +15,126 @@ import TriggerProtocol
     @Test(arguments: Backend.available)
     func createIndexesTheFixtureAndFansOutRegistrationInOrder(_ backend: Backend) async throws {
         try await TestStack.run(backend, worker: false) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            let url = server.baseURL + "/api/trigger"
-            let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(url)"}"#)
-            #expect(created.status == .ok, "\(created.text)")
-            let body = created.json
-            #expect(body["slug"] == "my-endpoint" && body["url"] == .string(url))
-            #expect(body["environmentId"]?.stringValue == env.id.lowercasedString)
-            #expect(body["organizationId"]?.stringValue == env.organization.id.lowercasedString)
-            #expect(body["projectId"]?.stringValue == env.project.id.lowercasedString)
-            let hook = try #require(body["indexingHookIdentifier"]?.stringValue)
-            #expect(hook.count == 10 && hook.allSatisfy { "0123456789abcdefghijklmnopqrstuvxyz".contains($0) })
-            #expect(body["endpointIndex"]?["status"] == "PENDING")
-            #expect(body["createdAt"]?.stringValue?.hasSuffix("Z") == true)
-            let endpointId = try #require(body["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
-            let indexId = try #require(body["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
-            let queueName = EndpointTasks.queueName(endpointId: endpointId)
+            try await stack.withSDKEndpoint { env, server in
+                let url = server.baseURL + "/api/trigger"
+                let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(url)"}"#)
+                #expect(created.status == .ok, "\(created.text)")
+                let body = created.json
+                #expect(body["slug"] == "my-endpoint" && body["url"] == .string(url))
+                #expect(body["environmentId"]?.stringValue == env.id.lowercasedString)
+                #expect(body["organizationId"]?.stringValue == env.organization.id.lowercasedString)
+                #expect(body["projectId"]?.stringValue == env.project.id.lowercasedString)
+                let hook = try #require(body["indexingHookIdentifier"]?.stringValue)
+                #expect(hook.count == 10 && hook.allSatisfy { "0123456789abcdefghijklmnopqrstuvxyz".contains($0) })
+                #expect(body["endpointIndex"]?["status"] == "PENDING")
+                #expect(body["createdAt"]?.stringValue?.hasSuffix("Z") == true)
+                let endpointId = try #require(body["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
+                let indexId = try #require(body["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
+                let queueName = EndpointTasks.queueName(endpointId: endpointId)
 
-            // One transaction wrote the endpoint, the PENDING index and the indexing job.
-            let queued = try await stack.queue.jobs()
-            #expect(queued.map(\.taskIdentifier) == [EndpointTasks.indexEndpoint] && queued[0].queueName == queueName)
-            #expect(queued[0].maxAttempts == EndpointTasks.indexAttempts, "database errors are retried in every environment")
+                // One transaction wrote the endpoint, the PENDING index and the indexing job.
+                let queued = try await stack.queue.jobs()
+                #expect(queued.map(\.taskIdentifier) == [EndpointTasks.indexEndpoint] && queued[0].queueName == queueName)
+                #expect(queued[0].maxAttempts == EndpointTasks.indexAttempts, "database errors are retried in every environment")
 
-            // Run the indexing job by hand to see what it enqueues, before any registration runs.
-            let claimed = try await stack.queue.claim(workerId: "test", limit: 1)
-            let payload = try JSONDecoder().decode(IndexEndpointPayload.self, from: Data(claimed[0].payload.utf8))
-            try await stack.endpoints.performIndex(payload, job: claimed[0])
-            try await stack.queue.finish(workerId: "test", completed: claimed, failed: [])
-            let index = try await stack.endpoints.index(environment: env, id: indexId)
-            #expect(index.status == .success && index.source == .internal)
-            #expect(index.stats == ["jobs": 10, "sources": 1, "dynamicTriggers": 1, "dynamicSchedules": 1, "disabledJobs": 0])
-            let fanOut = try await stack.queue.jobs()
-            #expect(fanOut.allSatisfy { $0.queueName == queueName && $0.maxAttempts == EndpointTasks.registrationAttempts })
-            #expect(fanOut.map(\.taskIdentifier) == ["registerJob", "registerSource", "registerDynamicTrigger", "registerDynamicSchedule", "finishRegistration"],
-                    "the jobs go in one set-based batch")
-            let jobBatch = try JSONValue.parse(fanOut[0].payload)
-            #expect(jobBatch["endpointId"]?.stringValue == endpointId.lowercasedString)
-            guard case .array(let batched)? = jobBatch["jobs"] else { Issue.record("no jobs in \(jobBatch)"); return }
-            #expect(batched.map { $0["id"]?.stringValue ?? "" } == ["event-1", "user-created", "scheduled-interval", "scheduled-cron",
-                                                                   "register-dynamic-trigger-github-issue-opened", "user-on-issue-opened", "use-dynamic-interval",
-                                                                   "github-on-issue-opened", "github.repo-http-triggerdotdevempty-github", "on-missing-connection"],
-                    "in the endpoint's order")
-            let sent = try JSONValue.parse(Fixtures.body("index-ok"))["jobs"]?.arrayValue ?? []
-            #expect(batched == sent, "items travel as the endpoint sent them (registration validates them), not re-encoded")
-            #expect(try JSONValue.parse(fanOut[1].payload)["source"]?["key"] != nil, "other items keep trigger.dev's one-item payload")
+                // Run the indexing job by hand to see what it enqueues, before any registration runs.
+                let claimed = try await stack.queue.claim(workerId: "test", limit: 1)
+                let payload = try JSONDecoder().decode(IndexEndpointPayload.self, from: Data(claimed[0].payload.utf8))
+                try await stack.endpoints.performIndex(payload, job: claimed[0])
+                try await stack.queue.finish(workerId: "test", completed: claimed, failed: [])
+                let index = try await stack.endpoints.index(environment: env, id: indexId)
+                #expect(index.status == .success && index.source == .internal)
+                #expect(index.stats == ["jobs": 10, "sources": 1, "dynamicTriggers": 1, "dynamicSchedules": 1, "disabledJobs": 0])
+                let fanOut = try await stack.queue.jobs()
+                #expect(fanOut.allSatisfy { $0.queueName == queueName && $0.maxAttempts == EndpointTasks.registrationAttempts })
+                #expect(fanOut.map(\.taskIdentifier) == ["registerJob", "registerSource", "registerDynamicTrigger", "registerDynamicSchedule", "finishRegistration"],
+                        "the jobs go in one set-based batch")
+                let jobBatch = try JSONValue.parse(fanOut[0].payload)
+                #expect(jobBatch["endpointId"]?.stringValue == endpointId.lowercasedString)
+                guard case .array(let batched)? = jobBatch["jobs"] else { Issue.record("no jobs in \(jobBatch)"); return }
+                #expect(batched.map { $0["id"]?.stringValue ?? "" } == ["event-1", "user-created", "scheduled-interval", "scheduled-cron",
+                                                                       "register-dynamic-trigger-github-issue-opened", "user-on-issue-opened", "use-dynamic-interval",
+                                                                       "github-on-issue-opened", "github.repo-http-triggerdotdevempty-github", "on-missing-connection"],
+                        "in the endpoint's order")
+                let sent = try JSONValue.parse(Fixtures.body("index-ok"))["jobs"]?.arrayValue ?? []
+                #expect(batched == sent, "items travel as the endpoint sent them (registration validates them), not re-encoded")
+                #expect(try JSONValue.parse(fanOut[1].payload)["source"]?["key"] != nil, "other items keep trigger.dev's one-item payload")
 
-            let status = try await client.call(.get, "/api/v1/endpointindex/\(indexId.lowercasedString)", key: env.apiKey)
-            #expect(status.json["status"] == "SUCCESS" && status.json["stats"]?["jobs"] == 10)
-            #expect(status.json["registration"]?["pending"] == 13, "10 jobs, a source, a dynamic trigger and a dynamic schedule")
+                let status = try await client.call(.get, "/api/v1/endpointindex/\(indexId.lowercasedString)", key: env.apiKey)
+                #expect(status.json["status"] == "SUCCESS" && status.json["stats"]?["jobs"] == 10)
+                #expect(status.json["registration"]?["pending"] == 13, "10 jobs, a source, a dynamic trigger and a dynamic schedule")
+            }
         }
     }
 
     @Test(arguments: Backend.available)
     func registrationPersistsWhatTheEndpointDeclares(_ backend: Backend) async throws {
         try await TestStack.run(backend) { stack, client in
-            let env = try await stack.environment()
-            let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
-            defer { Task { await server.stop() } }
-            let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
-            let indexId = try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
-            let index = try await stack.settledIndex(indexId, environment: env)
-            #expect(index.status == .success)
+            try await stack.withSDKEndpoint { env, server in
+                let created = try await client.call(.post, "/api/v1/endpoints", key: env.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/api/trigger"}"#)
+                let indexId = try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)))
+                let index = try await stack.settledIndex(indexId, environment: env)
+                #expect(index.status == .success)
 
-            // The fixture's GitHub integration is HOSTED and this organization has none: those items
-            // fail with trigger.dev's message, the rest register.
-            let summary = try await stack.endpoints.registrationSummary(indexId: indexId)
-            #expect(summary.registered == 8 && summary.failed == 5)
-            #expect(Set(summary.failures.map(\.key)) == ["register-dynamic-trigger-github-issue-opened", "user-on-issue-opened", "github-on-issue-opened",
-                                                         "github.repo-http-triggerdotdevempty-github"])
-            #expect(summary.failures.filter { $0.kind == "JOB" }.allSatisfy { $0.message == "Could not find Integration with id github" })
-            #expect(summary.failures.first { $0.kind == "SOURCE" }?.message == "Integration not found")
-            let statusJSON = try await client.call(.get, "/api/v1/endpointindex/\(indexId.lowercasedString)", key: env.apiKey).json
-            #expect(statusJSON["registration"]?["failed"] == 5 && statusJSON["registration"]?["pending"] == 0)
+                // The fixture's GitHub integration is HOSTED and this organization has none: those items
+                // fail with trigger.dev's message, the rest register.
+                let summary = try await stack.endpoints.registrationSummary(indexId: indexId)
+                #expect(summary.registered == 8 && summary.failed == 5)
+                #expect(Set(summary.failures.map(\.key)) == ["register-dynamic-trigger-github-issue-opened", "user-on-issue-opened", "github-on-issue-opened",
+                                                             "github.repo-http-triggerdotdevempty-github"])
+                #expect(summary.failures.filter { $0.kind == "JOB" }.allSatisfy { $0.message == "Could not find Integration with id github" })
+                #expect(summary.failures.first { $0.kind == "SOURCE" }?.message == "Integration not found")
+                let statusJSON = try await client.call(.get, "/api/v1/endpointindex/\(indexId.lowercasedString)", key: env.apiKey).json
+                #expect(statusJSON["registration"]?["failed"] == 5 && statusJSON["registration"]?["pending"] == 0)
 
-            #expect(try await stack.count("jobs") == 6)
-            #expect(try await stack.count("job_versions", "status = 'ACTIVE'") == 6)
-            #expect(try await stack.count("job_queues") == 2)
-            #expect(try await stack.database.queryFirst("SELECT max_jobs FROM job_queues WHERE name = 'user-queue'")?.decode("max_jobs", as: Int.self) == 5)
-            #expect(try await stack.count("job_aliases", "name = 'latest'") == 6)
-            #expect(try await stack.count("event_examples") == 3)
-            #expect(try await stack.count("event_dispatchers") == 6, "3 static, 2 scheduled, 1 dynamic schedule")
-            #expect(try await stack.count("schedule_sources", "active = \(backend == .postgres ? "true" : "1")") == 2)
-            #expect(try await stack.count("dynamic_triggers") == 2)
-            #expect(try await stack.count("dynamic_trigger_jobs") == 1, "only the schedule's job registered")
-            let userCreated = try await client.call(.get, "/api/v1/jobs/user-created", key: env.apiKey).json
-            #expect(userCreated["latestVersion"] == "1.2.3")
-            if case .array(let versions)? = userCreated["versions"] { #expect(versions.first?["startPosition"] == "INITIAL") } else { Issue.record("no versions") }
-            #expect(userCreated["dispatcher"]?["event"] == "user.created" && userCreated["dispatcher"]?["payloadFilter"] == ["plan": ["pro", "enterprise"]])
-            let cron = try await client.call(.get, "/api/v1/jobs/scheduled-cron", key: env.apiKey).json
-            #expect(cron["schedule"]?["schedule"] == ["type": "cron", "options": ["cron": "*/5 * * * *"]])
-            #expect(cron["schedule"]?["nextRunAt"]?.stringValue?.hasSuffix(":00.000Z") == true)
+                #expect(try await stack.count("jobs") == 6)
+                #expect(try await stack.count("job_versions", "status = 'ACTIVE'") == 6)
+                #expect(try await stack.count("job_queues") == 2)
+                #expect(try await stack.database.queryFirst("SELECT max_jobs FROM job_queues WHERE name = 'user-queue'")?.decode("max_jobs", as: Int.self) == 5)
+                #expect(try await stack.count("job_aliases", "name = 'latest'") == 6)
+                #expect(try await stack.count("event_examples") == 3)
+                #expect(try await stack.count("event_dispatchers") == 6, "3 static, 2 scheduled, 1 dynamic schedule")
+                #expect(try await stack.count("schedule_sources", "active = \(backend == .postgres ? "true" : "1")") == 2)
+                #expect(try await stack.count("dynamic_triggers") == 2)
+                #expect(try await stack.count("dynamic_trigger_jobs") == 1, "only the schedule's job registered")
+                let userCreated = try await client.call(.get, "/api/v1/jobs/user-created", key: env.apiKey).json
+                #expect(userCreated["latestVersion"] == "1.2.3")
+                if case .array(let versions)? = userCreated["versions"] { #expect(versions.first?["startPosition"] == "INITIAL") } else { Issue.record("no versions") }
+                #expect(userCreated["dispatcher"]?["event"] == "user.created" && userCreated["dispatcher"]?["payloadFilter"] == ["plan": ["pro", "enterprise"]])
+                let cron = try await client.call(.get, "/api/v1/jobs/scheduled-cron", key: env.apiKey).json
+                #expect(cron["schedule"]?["schedule"] == ["type": "cron", "options": ["cron": "*/5 * * * *"]])
+                #expect(cron["schedule"]?["nextRunAt"]?.stringValue?.hasSuffix(":00.000Z") == true)
 
-            // With the integration connected (as `kongflow integrations create github` does), a re-index
-            // registers everything, without duplicates.
-            let connected = try await client.call(.post, "/api/v1/integrations", key: env.apiKey,
-                                                  body: #"{"id":"github","service":"github","auth":{"type":"oauth2","accessToken":"gho_token"}}"#)
-            #expect(connected.status == .ok)
-            let reindexed = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index", key: env.apiKey, body: #"{"reason":"integration added"}"#)
-            #expect(reindexed.json["source"] == "API" && reindexed.json["reason"] == "integration added")
-            let second = try await stack.settledIndex(try #require(reindexed.json["id"]?.stringValue.flatMap(UUID.init(uuidString:))), environment: env)
-            #expect(second.status == .success)
-            let full = try await stack.endpoints.registrationSummary(indexId: second.id)
-            #expect(full.registered == 13 && full.failed == 0)
-            #expect(try await stack.count("jobs") == 10)
-            #expect(try await stack.count("job_versions") == 10)
-            #expect(try await stack.count("trigger_sources") == 1)
-            #expect(try await stack.count("trigger_source_events", "name = 'issues'") == 1)
-            #expect(try await stack.count("secret_store") == 1)
-            #expect(try await stack.count("dynamic_trigger_jobs") == 2)
-            #expect(try await stack.count("job_integrations") == 4)
+                // With the integration connected (as `kongflow integrations create github` does), a re-index
+                // registers everything, without duplicates.
+                let connected = try await client.call(.post, "/api/v1/integrations", key: env.apiKey,
+                                                      body: #"{"id":"github","service":"github","auth":{"type":"oauth2","accessToken":"gho_token"}}"#)
+                #expect(connected.status == .ok)
+                let reindexed = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index", key: env.apiKey, body: #"{"reason":"integration added"}"#)
+                #expect(reindexed.json["source"] == "API" && reindexed.json["reason"] == "integration added")
+                let second = try await stack.settledIndex(try #require(reindexed.json["id"]?.stringValue.flatMap(UUID.init(uuidString:))), environment: env)
+                #expect(second.status == .success)
+                let full = try await stack.endpoints.registrationSummary(indexId: second.id)
+                #expect(full.registered == 13 && full.failed == 0)
+                #expect(try await stack.count("jobs") == 10)
+                #expect(try await stack.count("job_versions") == 10)
+                #expect(try await stack.count("trigger_sources") == 1)
+                #expect(try await stack.count("trigger_source_events", "name = 'issues'") == 1)
+                #expect(try await stack.count("secret_store") == 1)
+                #expect(try await stack.count("dynamic_trigger_jobs") == 2)
+                #expect(try await stack.count("job_integrations") == 4)
 
-            // Unchanged again: nothing new.
-            let third = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index", key: env.apiKey)
-            _ = try await stack.settledIndex(try #require(third.json["id"]?.stringValue.flatMap(UUID.init(uuidString:))), environment: env)
-            for (table, expected) in [("jobs", 10), ("job_versions", 10), ("job_aliases", 10), ("event_dispatchers", 9), ("event_examples", 3),
-                                      ("trigger_sources", 1), ("dynamic_triggers", 2), ("schedule_sources", 2), ("job_integrations", 4)] {
-                let actual = try await stack.count(table)
-                #expect(actual == expected, "\(table)")
+                // Unchanged again: nothing new.
+                let third = try await client.call(.post, "/api/v1/endpoints/my-endpoint/index", key: env.apiKey)
+                _ = try await stack.settledIndex(try #require(third.json["id"]?.stringValue.flatMap(UUID.init(uuidString:))), environment: env)
+                for (table, expected) in [("jobs", 10), ("job_versions", 10), ("job_aliases", 10), ("event_dispatchers", 9), ("event_examples", 3),
+                                          ("trigger_sources", 1), ("dynamic_triggers", 2), ("schedule_sources", 2), ("job_integrations", 4)] {
+                    let actual = try await stack.count(table)
+                    #expect(actual == expected, "\(table)")
+                }
+                let jobs = try await client.call(.get, "/api/v1/jobs", key: env.apiKey).json
+                if case .array(let items) = jobs { #expect(items.count == 10) } else { Issue.record("not an array") }
             }
-            let jobs = try await client.call(.get, "/api/v1/jobs", key: env.apiKey).json
-            if case .array(let items) = jobs { #expect(items.count == 10) } else { Issue.record("not an array") }
         }
     }
 

@@ -190,6 +190,24 @@ struct ScriptedEndpoint {
 }
 
 extension TestStack {
+    /// A new environment of `type` and an endpoint that answers as the real SDK does with its key, for
+    /// `body`; the endpoint has stopped when this returns or throws.
+    func withSDKEndpoint<T>(_ type: EnvironmentType = .development,
+                            _ body: (AuthenticatedEnvironment, TestHTTPServer) async throws -> T) async throws -> T {
+        let env = try await environment(type)
+        let server = try await TestHTTPServer.start { RealSDKReplay.reply(to: $0, apiKey: env.apiKey) }
+        do {
+            let result = try await body(env, server)
+            await server.stop()
+            return result
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+}
+
+extension TestStack {
     /// Sends an event through the API; returns its id.
     @discardableResult
     func send(_ client: any TestClientProtocol, _ environment: AuthenticatedEnvironment, _ name: String, payload: JSONValue = [:], id: String? = nil) async throws -> String {
