@@ -3,7 +3,7 @@
 # GET /api/v1/endpoints, next to GET /healthz — a minimal route in the same process — as the ceiling,
 # and POST /bench/ping-floor — the same PING call without database work — as POST's floor. The server is
 # `kongflow-run-bench --serve-api`: `serve`'s wiring (API, dashboard, worker, keeper) plus that route.
-# Needs wrk (Debian: apt-get install wrk). Usage: scripts/bench-api.sh [sqlite|postgres] [SECONDS] [URL-OPTIONS]
+# Needs wrk (Debian: apt-get install wrk). Usage: [ROUNDS=N] scripts/bench-api.sh [sqlite|postgres] [SECONDS] [URL-OPTIONS]
 # URL-OPTIONS are added to PostgreSQL's URL: `statement_cache_size=0` measures without prepared statements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,11 +53,29 @@ for _ in $(seq 100); do
   curl -s -H "Authorization: Bearer $KEY" "$BASE/api/v1/endpoints" | grep -q '"status":"SUCCESS"' && [ "$(busy)" = 0 ] && break
   sleep 0.1
 done
-echo "ceiling  GET /healthz:            $(run "$BASE/healthz")"
-echo "         GET /api/v1/endpoints:   $(run -s "$WORK/get.lua" "$BASE/api/v1/endpoints")"
-# The floor first: every POST queues an index of the endpoint, which the worker drains for a while after.
-echo "floor    POST /bench/ping-floor:  $(run -s "$WORK/post.lua" "$BASE/bench/ping-floor")"
-echo "         POST /api/v1/endpoints:  $(run -s "$WORK/post.lua" "$BASE/api/v1/endpoints")"
+# ROUNDS=N repeats the four runs on the same server, one round after another, and prints each round's
+# ratios and their medians: this machine is shared and noisy, and a ratio's two sides must be measured
+# side by side.
+ROUNDS=${ROUNDS:-1}
+ratios=()
+for round in $(seq "$ROUNDS"); do
+  [ "$ROUNDS" = 1 ] || echo "round $round"
+  # What the previous round's POSTs queued is drained first.
+  for _ in $(seq 100); do [ "$(busy)" = 0 ] && break; sleep 0.1; done
+  healthz=$(run "$BASE/healthz"); get=$(run -s "$WORK/get.lua" "$BASE/api/v1/endpoints")
+  echo "ceiling  GET /healthz:            $healthz"
+  echo "         GET /api/v1/endpoints:   $get"
+  # The floor first: every POST queues an index of the endpoint, which the worker drains for a while after.
+  floor=$(run -s "$WORK/post.lua" "$BASE/bench/ping-floor"); post=$(run -s "$WORK/post.lua" "$BASE/api/v1/endpoints")
+  echo "floor    POST /bench/ping-floor:  $floor"
+  echo "         POST /api/v1/endpoints:  $post"
+  ratio() { awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN {printf "%.1f", 100 * a / b}'; }
+  ratios+=("$(ratio "$get" "$healthz") $(ratio "$post" "$floor")")
+  echo "ratios   GET / healthz $(ratio "$get" "$healthz")%, POST / floor $(ratio "$post" "$floor")%"
+done
+if [ "$ROUNDS" -gt 1 ]; then
+  printf '%s\n' "${ratios[@]}" | python3 -c 'import sys, statistics as s; r = [l.split() for l in sys.stdin]; print("medians  GET / healthz %.1f%%, POST / floor %.1f%% over %d rounds" % (s.median(float(a) for a, _ in r), s.median(float(b) for _, b in r), len(r)))'
+fi
 # How many POSTs queued an index, and how many found one still pending (answered from one read).
 echo "indexes: $(curl -s "$BASE/metrics" | awk '/^kongflow_endpoint_indexes_total/ {done+=$2} /^kongflow_endpoint_index_requests_coalesced_total/ {c=$2} END {printf "%d indexed, %d POSTs coalesced into a pending index", done, c}')"
 echo "RSS after the runs: $(( $(ps -o rss= -p $SERVE) / 1024 )) MiB"
