@@ -36,6 +36,7 @@ for label, key, higher in rows:
     ratio = pg[key] / ref[key] if higher else ref[key] / pg[key]
     lite_ratio = lite[key] / pg[key] if higher else pg[key] / lite[key]
     print(f"| {label} | {pg[key]:.1f} | {lite[key]:.1f} | {ref[key]:.1f} | {ratio:.2f}x {'(higher is better)' if higher else '(lower latency is better)'} | {lite_ratio:.2f}x |")
+print(f"| throughput, one named queue of concurrency 10, 1 worker (jobs/s) | {pg['named_queue_throughput_jobs_per_s']:.1f} | {lite['named_queue_throughput_jobs_per_s']:.1f} | n/a | | |")
 print(f"| single enqueue in a caller's transaction (jobs/s) | {pg['single_enqueue_in_transaction_per_s']:.1f} | {lite['single_enqueue_in_transaction_per_s']:.1f} | n/a | | |")
 print(f"| latency p50, enqueued in a caller's transaction (ms) | {pg['latency_in_transaction_p50_ms']:.1f} | {lite['latency_in_transaction_p50_ms']:.1f} | n/a | | |")
 PY

@@ -113,6 +113,22 @@ struct QueueBench: AsyncParsableCommand {
             }
             let throughput = Double(jobs) / seconds(ContinuousClock.now - start)
 
+            // 3b. One named queue of concurrency 10 with a backlog (a job whose runs queue up behind
+            //     its concurrency limit): half as many jobs again, enqueued in bulk while the worker runs.
+            let deep = jobs / 2
+            start = ContinuousClock.now
+            for batch in stride(from: 0, to: deep, by: 1000) {
+                let newJobs = try (batch..<min(batch + 1000, deep)).map {
+                    try JobQueue.NewJob(task: "probe.noop", payload: ["n": $0], options: JobOptions(queueName: "runs-deep", queueConcurrency: 10))
+                }
+                try await db.transaction { tx in try await queue.enqueue(newJobs, in: tx) }
+            }
+            while done.value < jobs + deep { try await Task.sleep(for: .milliseconds(1)) }
+            while try await (db.queryFirst("SELECT COUNT(*) AS n FROM kongflow_jobs")?.decode("n", as: Int.self) ?? 0) > 0 {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            let namedQueueThroughput = Double(deep) / seconds(ContinuousClock.now - start)
+
             // 4. Enqueue-to-start latency on an idle queue.
             let starts = Starts()
             var latencyRegistry = TaskRegistry()
@@ -146,6 +162,7 @@ struct QueueBench: AsyncParsableCommand {
                 "single_enqueue_per_s": singleRate,
                 "batch_enqueue_per_s": batchRate,
                 "throughput_jobs_per_s": throughput,
+                "named_queue_throughput_jobs_per_s": namedQueueThroughput,
                 "latency_p50_ms": latencies[latencies.count / 2],
                 "latency_p99_ms": latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))],
                 "latency_after_commit_p50_ms": afterCommit[afterCommit.count / 2],

@@ -37,14 +37,19 @@ public struct SQLiteQueueDriver: QueueDriver {
         guard limit > 0 else { return [] }
         return try await database.transaction { tx in
             // Each named queue's first `max_concurrency - running` runnable jobs, and jobs of no queue.
+            // A queue's candidates are its first `limit` (SQLite's LIMIT cannot name the outer row's
+            // capacity): numbering all of a queue's runnable jobs made every claim cost time in
+            // proportion to its backlog, 29 ms with 20,000 waiting in one queue (round seven).
             let ids = try await tx.query("""
                 SELECT id FROM (
                     SELECT id, priority, run_at FROM (
                         SELECT j.id, j.priority, j.run_at, q.max_concurrency - q.running AS capacity,
                                row_number() OVER (PARTITION BY j.queue_name ORDER BY j.priority, j.run_at, j.id) AS position
-                        FROM kongflow_jobs j JOIN kongflow_job_queues q ON q.queue_name = j.queue_name
-                        WHERE j.locked_at IS NULL AND j.run_at <= \(now) AND j.attempts < j.max_attempts
-                          AND q.running < q.max_concurrency
+                        FROM kongflow_job_queues q JOIN kongflow_jobs j ON j.id IN (
+                            SELECT k.id FROM kongflow_jobs k
+                            WHERE k.queue_name = q.queue_name AND k.locked_at IS NULL AND k.run_at <= \(now) AND k.attempts < k.max_attempts
+                            ORDER BY k.priority, k.run_at, k.id LIMIT \(limit))
+                        WHERE q.running < q.max_concurrency
                     ) WHERE position <= capacity
                     UNION ALL
                     SELECT id, priority, run_at FROM (
