@@ -58,6 +58,7 @@ done
 # side by side.
 ROUNDS=${ROUNDS:-1}
 ratios=()
+ratio() { awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN {printf "%.1f", 100 * a / b}'; }
 for round in $(seq "$ROUNDS"); do
   [ "$ROUNDS" = 1 ] || echo "round $round"
   # What the previous round's POSTs queued is drained first.
@@ -69,7 +70,6 @@ for round in $(seq "$ROUNDS"); do
   floor=$(run -s "$WORK/post.lua" "$BASE/bench/ping-floor"); post=$(run -s "$WORK/post.lua" "$BASE/api/v1/endpoints")
   echo "floor    POST /bench/ping-floor:  $floor"
   echo "         POST /api/v1/endpoints:  $post"
-  ratio() { awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN {printf "%.1f", 100 * a / b}'; }
   ratios+=("$(ratio "$get" "$healthz") $(ratio "$post" "$floor")")
   echo "ratios   GET / healthz $(ratio "$get" "$healthz")%, POST / floor $(ratio "$post" "$floor")%"
 done

@@ -320,6 +320,29 @@ import TestSupport
         }
     }
 
+    /// A claim smaller than a queue's room takes the first jobs in order, across named queues and jobs
+    /// of no queue (SQLite reads each queue's first `limit` candidates only).
+    @Test(arguments: Backend.available)
+    func aSmallClaimTakesTheFirstJobsAcrossQueues(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let queue = JobQueue(database: db)
+            var ids: [Int64] = []
+            for n in 0..<7 {
+                let options: JobOptions = switch n % 3 {
+                case 0: .init(queueName: "a", queueConcurrency: 10)
+                case 1: .init()
+                default: .init(queueName: "b", queueConcurrency: 10)
+                }
+                ids.append(try await enqueue(queue, "t", n, options))
+            }
+            // Two of queue a's in the first claim, one of them after a job of b and a free one.
+            #expect(try await queue.claim(workerId: "w", limit: 4).map(\.id) == Array(ids[0..<4]))
+            #expect(try await queue.claim(workerId: "w", limit: 2).map(\.id) == Array(ids[4..<6]))
+            #expect(try await queue.claim(workerId: "w", limit: 10).map(\.id) == Array(ids[6...]))
+            #expect(try await queue.queues().map(\.running) == [3, 2])
+        }
+    }
+
     @Test(arguments: Backend.available)
     func idleQueuesAreRemovedAndComeBack(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
