@@ -75,7 +75,7 @@ import TestSupport
                     VALUES (\(id), \(endpoint), 'INTERNAL', \(status), \(at), \(at))
                     """)
             }
-            #expect(try await runner.up() == [14])
+            #expect(try await runner.up(to: 14) == [14])
             func status(_ id: UUID) async throws -> String? { try await db.queryFirst("SELECT status FROM endpoint_indexes WHERE id = \(id)")?.decode("status") }
             #expect(try await status(older) == "FAILURE")
             #expect(try await status(newer) == "PENDING")

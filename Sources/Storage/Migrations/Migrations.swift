@@ -15,5 +15,6 @@ public enum Migrations {
         m0012JobScope,
         m0013DashboardLoginLinks,
         m0014OnePendingIndex,
+        m0015RunnableJobIndexes,
     ]
 }
