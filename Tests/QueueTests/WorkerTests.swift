@@ -167,8 +167,12 @@ final class Gate: @unchecked Sendable {
                 #expect(await attempts.count == 1)
                 let failed = try #require(try await queue.job(id: id))
                 #expect(failed.attempts == 1 && failed.lastError?.contains("transient") == true && failed.lockedAt == nil)
-                // Make the retry due now instead of in e seconds.
-                _ = try await queue.retry(id: id)
+                // Make the retry due now instead of in e seconds. On a machine slow enough that those
+                // seconds passed already, the worker's own scheduled retry got there first (once, in CI):
+                // the job is then running or done, and the checks below hold all the same.
+                do {
+                    _ = try await queue.retry(id: id)
+                } catch let error as QueueError where error == .jobIsRunning(id) || error == .jobNotFound(id) {}
                 #expect(try await eventually(timeout: .seconds(20)) { try await queue.job(id: id) == nil })
                 #expect(await attempts.count == 2)
             }
