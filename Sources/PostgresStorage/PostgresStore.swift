@@ -41,6 +41,12 @@ public final class PostgresStore: Database, Sendable {
     public static func connect(url: PostgresURL, options: Options = .init(), logger: Logger = Logger(label: "kongflow.postgres")) async throws -> PostgresStore {
         var configuration = url.connectionConfiguration
         configuration.options.connectTimeout = .milliseconds(Int64(options.connectTimeout / .milliseconds(1)))
+        // No JIT compilation in our sessions. Every statement here is a short index-driven one, and a
+        // prepared statement's generic plan (the claim's, made while the jobs table was small) can carry
+        // cost estimates far past `jit_above_cost`: the server then compiled it anew on every call,
+        // 0.5–1 s a claim with inlining and optimisation (BENCHMARKS.md, round eight). The JIT code is
+        // never cached, so it cannot pay back on statements this short.
+        configuration.options.additionalStartupParameters.append(("jit", "off"))
         // One connection first: the pool retries failed connects until its caller gives up, which
         // would turn a typo in the URL into a 503 on every request instead of an error at start-up.
         let probeTarget = configuration
