@@ -37,6 +37,8 @@ for label, key, higher in rows:
     lite_ratio = lite[key] / pg[key] if higher else pg[key] / lite[key]
     print(f"| {label} | {pg[key]:.1f} | {lite[key]:.1f} | {ref[key]:.1f} | {ratio:.2f}x {'(higher is better)' if higher else '(lower latency is better)'} | {lite_ratio:.2f}x |")
 print(f"| throughput, one named queue of concurrency 10, 1 worker (jobs/s) | {pg['named_queue_throughput_jobs_per_s']:.1f} | {lite['named_queue_throughput_jobs_per_s']:.1f} | n/a | | |")
+print(f"| throughput, 1 worker, beside as many jobs due in an hour (jobs/s) | {pg['throughput_with_later_jobs_per_s']:.1f} | {lite['throughput_with_later_jobs_per_s']:.1f} | n/a | | |")
+print(f"| latency p50 beside them (ms) | {pg['latency_with_later_jobs_p50_ms']:.2f} | {lite['latency_with_later_jobs_p50_ms']:.2f} | n/a | | |")
 print(f"| single enqueue in a caller's transaction (jobs/s) | {pg['single_enqueue_in_transaction_per_s']:.1f} | {lite['single_enqueue_in_transaction_per_s']:.1f} | n/a | | |")
 print(f"| latency p50, enqueued in a caller's transaction (ms) | {pg['latency_in_transaction_p50_ms']:.1f} | {lite['latency_in_transaction_p50_ms']:.1f} | n/a | | |")
 PY

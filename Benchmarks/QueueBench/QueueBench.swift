@@ -100,9 +100,10 @@ struct QueueBench: AsyncParsableCommand {
             }
             let batchRate = Double(jobs) / seconds(ContinuousClock.now - start)
 
-            // Every runnable job's completion is recorded (the dead ones stay).
+            // Every runnable job's completion is recorded (the dead ones stay, and so do jobs due later).
             func untilDrained() async throws {
-                while try await (db.queryFirst("SELECT COUNT(*) AS n FROM kongflow_jobs WHERE attempts < max_attempts")?.decode("n", as: Int.self) ?? 0) > 0 {
+                while try await (db.queryFirst("SELECT COUNT(*) AS n FROM kongflow_jobs WHERE attempts < max_attempts AND run_at <= \(Date())")?
+                    .decode("n", as: Int.self) ?? 0) > 0 {
                     try await Task.sleep(for: .milliseconds(1))
                 }
             }
@@ -141,31 +142,57 @@ struct QueueBench: AsyncParsableCommand {
             let starts = Starts()
             var latencyRegistry = TaskRegistry()
             latencyRegistry.register("probe.latency") { _, context in await starts.record(context.job.id) }
+            latencyRegistry.register("probe.noop") { _, _ in done.increment() }
             worker.shutdown()
             try await workerTask.value
             let latencyWorker = Worker(queue: queue, registry: latencyRegistry, configuration: configuration, logger: logger)
             let latencyTask = Task { try await latencyWorker.run() }
             try await Task.sleep(for: .milliseconds(300))
-            var latencies: [Double] = []
-            var afterCommit: [Double] = []
-            var inTransaction: [Double] = []
-            for _ in 0..<samples {
-                let enqueued = ContinuousClock.now
-                let id = try await queue.enqueue("probe.latency", payload: ["x": 1])
-                let committed = ContinuousClock.now
-                let started = await starts.wait(for: id)
-                latencies.append(seconds(started - enqueued) * 1000)
-                afterCommit.append(seconds(started - committed) * 1000)
-                let enqueuedInTransaction = ContinuousClock.now
-                let idInTransaction = try await db.transaction { tx in try await queue.enqueue("probe.latency", payload: ["x": 1], in: tx) }
-                inTransaction.append(seconds(await starts.wait(for: idInTransaction) - enqueuedInTransaction) * 1000)
-                try await Task.sleep(for: .milliseconds(5))
+            struct Latencies { var enqueued: [Double] = [], afterCommit: [Double] = [], inTransaction: [Double] = [] }
+            func sampleLatencies() async throws -> Latencies {
+                var sampled = Latencies()
+                for _ in 0..<samples {
+                    let enqueued = ContinuousClock.now
+                    let id = try await queue.enqueue("probe.latency", payload: ["x": 1])
+                    let committed = ContinuousClock.now
+                    let started = await starts.wait(for: id)
+                    sampled.enqueued.append(seconds(started - enqueued) * 1000)
+                    sampled.afterCommit.append(seconds(started - committed) * 1000)
+                    let enqueuedInTransaction = ContinuousClock.now
+                    let idInTransaction = try await db.transaction { tx in try await queue.enqueue("probe.latency", payload: ["x": 1], in: tx) }
+                    sampled.inTransaction.append(seconds(await starts.wait(for: idInTransaction) - enqueuedInTransaction) * 1000)
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                sampled.enqueued.sort()
+                sampled.afterCommit.sort()
+                sampled.inTransaction.sort()
+                return sampled
             }
-            afterCommit.sort()
-            inTransaction.sort()
+            let idle = try await sampleLatencies()
+
+            // 5. The same with jobs due in an hour waiting beside them, as a server has them (runs' waits,
+            //    scheduled events, retries' backoffs): `jobs` of them, half of no queue and half in a runs
+            //    queue. Latency again, then `jobs` free jobs drained.
+            for batch in stride(from: 0, to: jobs, by: 1000) {
+                let later = try (batch..<min(batch + 1000, jobs)).map {
+                    try JobQueue.NewJob(task: "probe.noop", payload: ["n": $0], options: JobOptions(
+                        queueName: $0.isMultiple(of: 2) ? nil : "runs-waiting", queueConcurrency: 10, runAt: Date().addingTimeInterval(3600)))
+                }
+                try await db.transaction { tx in try await queue.enqueue(later, in: tx) }
+            }
+            let withLater = try await sampleLatencies()
+            let drained = done.value
+            start = ContinuousClock.now
+            for batch in stride(from: 0, to: jobs, by: 1000) {
+                let newJobs = try (batch..<min(batch + 1000, jobs)).map { try JobQueue.NewJob(task: "probe.noop", payload: ["n": $0]) }
+                try await db.transaction { tx in try await queue.enqueue(newJobs, in: tx) }
+            }
+            while done.value < drained + jobs { try await Task.sleep(for: .milliseconds(1)) }
+            try await untilDrained()
+            let throughputWithLater = Double(jobs) / seconds(ContinuousClock.now - start)
             latencyWorker.shutdown()
             try await latencyTask.value
-            latencies.sort()
+            let latencies = idle.enqueued
             let result: [String: Double] = [
                 "single_enqueue_per_s": singleRate,
                 "batch_enqueue_per_s": batchRate,
@@ -173,9 +200,11 @@ struct QueueBench: AsyncParsableCommand {
                 "named_queue_throughput_jobs_per_s": namedQueueThroughput,
                 "latency_p50_ms": latencies[latencies.count / 2],
                 "latency_p99_ms": latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))],
-                "latency_after_commit_p50_ms": afterCommit[afterCommit.count / 2],
+                "latency_after_commit_p50_ms": idle.afterCommit[idle.afterCommit.count / 2],
                 "single_enqueue_in_transaction_per_s": singleInTransactionRate,
-                "latency_in_transaction_p50_ms": inTransaction[inTransaction.count / 2],
+                "latency_in_transaction_p50_ms": idle.inTransaction[idle.inTransaction.count / 2],
+                "latency_with_later_jobs_p50_ms": withLater.enqueued[withLater.enqueued.count / 2],
+                "throughput_with_later_jobs_per_s": throughputWithLater,
             ]
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

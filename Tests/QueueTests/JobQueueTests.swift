@@ -343,6 +343,37 @@ import TestSupport
         }
     }
 
+    /// The claims read each priority's jobs due now on their own (jobs due later are not read past), so
+    /// order and room must still hold across priorities, in a named queue and outside one.
+    @Test(arguments: Backend.available)
+    func claimsTakeRunnableJobsAcrossPrioritiesPastJobsDueLater(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in
+            let clock = TestClock()
+            let queue = JobQueue(database: db, now: clock.function)
+            let soon = clock.now.addingTimeInterval(60)
+            func both(_ n: Int, _ options: JobOptions) async throws -> (queued: Int64, free: Int64) {
+                var queued = options
+                queued.queueName = "c"
+                queued.queueConcurrency = 3
+                return (try await enqueue(queue, "t", n, queued), try await enqueue(queue, "t", n, options))
+            }
+            let later = try await both(1, .init(runAt: soon, priority: -5))
+            let low = try await both(2, .init(priority: 5))
+            let laterZero = try await both(3, .init(runAt: soon))
+            let zero = try await both(4, .init())
+            let urgent = try await both(5, .init(priority: -1))
+            let lowest = try await both(6, .init(priority: 9))
+
+            #expect(try await queue.claim(workerId: "w", limit: 3).map(\.id) == [urgent.queued, urgent.free, zero.queued])
+            #expect(try await queue.claim(workerId: "w", limit: 10).map(\.id) == [zero.free, low.queued, low.free, lowest.free],
+                    "the queue's third is its priority 5 job, then it is full")
+            #expect(try await queue.claim(workerId: "w", limit: 10).isEmpty)
+            clock.advance(by: 61)
+            #expect(try await queue.claim(workerId: "w", limit: 10).map(\.id) == [later.free, laterZero.free], "the queue is still full")
+            #expect(try await queue.queues().map(\.running) == [3])
+        }
+    }
+
     @Test(arguments: Backend.available)
     func idleQueuesAreRemovedAndComeBack(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { (db: any Database) async throws -> Void in

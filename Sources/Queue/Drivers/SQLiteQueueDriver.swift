@@ -36,30 +36,58 @@ public struct SQLiteQueueDriver: QueueDriver {
     public func claim(workerId: String, limit: Int, now: Date) async throws -> [Job] {
         guard limit > 0 else { return [] }
         return try await database.transaction { tx in
-            // Each named queue's first `max_concurrency - running` runnable jobs, and jobs of no queue.
-            // A queue's candidates are its first few, as many as the claim or the roomiest queue can take
-            // (SQLite's LIMIT cannot name the outer row's capacity): numbering all of a queue's runnable
-            // jobs made every claim cost time in proportion to its backlog, 29 ms with 20,000 waiting in
-            // one queue (round seven).
+            // Each named queue's first `max_concurrency - running` runnable jobs, and jobs of no queue,
+            // read priority by priority (a loose index scan) so that jobs due later are not read past
+            // (round eight: 11.5 → 0.3 ms a claim with 50,000 of them). A queue's candidates per
+            // priority are its first few, as many as the claim or the roomiest queue can take (SQLite's
+            // LIMIT cannot name the outer row's capacity): numbering all of a queue's runnable jobs made
+            // every claim cost time in proportion to its backlog, 29 ms with 20,000 waiting in one queue
+            // (round seven).
             let ids = try await tx.query("""
+                WITH RECURSIVE
+                free_priorities(priority) AS (
+                    SELECT (SELECT priority FROM kongflow_jobs WHERE queue_name IS NULL AND locked_at IS NULL AND attempts < max_attempts
+                            ORDER BY priority LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT k.priority FROM kongflow_jobs k
+                            WHERE k.queue_name IS NULL AND k.locked_at IS NULL AND k.attempts < k.max_attempts AND k.priority > p.priority
+                            ORDER BY k.priority LIMIT 1)
+                    FROM free_priorities p WHERE p.priority IS NOT NULL
+                ),
+                queue_priorities(queue_name, capacity, priority) AS (
+                    SELECT q.queue_name, q.max_concurrency - q.running,
+                           (SELECT k.priority FROM kongflow_jobs k
+                            WHERE k.queue_name = q.queue_name AND k.locked_at IS NULL AND k.attempts < k.max_attempts
+                            ORDER BY k.priority LIMIT 1)
+                    FROM kongflow_job_queues q WHERE q.running < q.max_concurrency
+                    UNION ALL
+                    SELECT p.queue_name, p.capacity,
+                           (SELECT k.priority FROM kongflow_jobs k
+                            WHERE k.queue_name = p.queue_name AND k.locked_at IS NULL AND k.attempts < k.max_attempts AND k.priority > p.priority
+                            ORDER BY k.priority LIMIT 1)
+                    FROM queue_priorities p WHERE p.priority IS NOT NULL
+                )
                 SELECT id FROM (
                     SELECT id, priority, run_at FROM (
-                        SELECT j.id, j.priority, j.run_at, q.max_concurrency - q.running AS capacity,
+                        SELECT j.id, j.priority, j.run_at, p.capacity,
                                row_number() OVER (PARTITION BY j.queue_name ORDER BY j.priority, j.run_at, j.id) AS position
-                        FROM kongflow_job_queues q JOIN kongflow_jobs j ON j.id IN (
+                        FROM queue_priorities p JOIN kongflow_jobs j ON j.id IN (
                             SELECT k.id FROM kongflow_jobs k
-                            WHERE k.queue_name = q.queue_name AND k.locked_at IS NULL AND k.run_at <= \(now) AND k.attempts < k.max_attempts
-                            ORDER BY k.priority, k.run_at, k.id
+                            WHERE k.queue_name = p.queue_name AND k.priority = p.priority AND k.locked_at IS NULL AND k.run_at <= \(now)
+                              AND k.attempts < k.max_attempts
+                            ORDER BY k.run_at, k.id
                             LIMIT min(\(limit), (SELECT coalesce(max(max_concurrency - running), 0) FROM kongflow_job_queues
                                                   WHERE running < max_concurrency)))
-                        WHERE q.running < q.max_concurrency
+                        WHERE p.priority IS NOT NULL
                     ) WHERE position <= capacity
                     UNION ALL
-                    SELECT id, priority, run_at FROM (
-                        SELECT id, priority, run_at FROM kongflow_jobs
-                        WHERE queue_name IS NULL AND locked_at IS NULL AND run_at <= \(now) AND attempts < max_attempts
-                        ORDER BY priority, run_at, id LIMIT \(limit)
-                    )
+                    SELECT j.id, j.priority, j.run_at FROM free_priorities p JOIN kongflow_jobs j ON j.id IN (
+                        SELECT k.id FROM kongflow_jobs k
+                        WHERE k.queue_name IS NULL AND k.priority = p.priority AND k.locked_at IS NULL AND k.run_at <= \(now)
+                          AND k.attempts < k.max_attempts
+                        ORDER BY k.run_at, k.id
+                        LIMIT \(limit))
+                    WHERE p.priority IS NOT NULL
                 )
                 ORDER BY priority, run_at, id
                 LIMIT \(limit)
