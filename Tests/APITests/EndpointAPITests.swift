@@ -234,7 +234,8 @@ import TriggerProtocol
             defer { Task { await server.stop() } }
             // A permanent redirect on INDEX_ENDPOINT moves the endpoint's URL.
             let created = try await client.call(.post, "/api/v1/endpoints", key: dev.apiKey, body: #"{"id":"my-endpoint","url":"\#(server.baseURL)/old"}"#)
-            _ = try await stack.settledIndex(UUID(uuidString: created.json["endpointIndex"]!["id"]!.stringValue!)!, environment: dev)
+            let createdIndex = try #require(created.json["endpointIndex"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:)), "\(created.status): \(created.json)")
+            _ = try await stack.settledIndex(createdIndex, environment: dev)
             #expect(try await client.call(.get, "/api/v1/endpoints/my-endpoint", key: dev.apiKey).json["url"]?.stringValue == server.baseURL + "/api/trigger")
 
             // A failing endpoint in DEVELOPMENT: FAILURE at once, with the message.
