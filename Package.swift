@@ -110,6 +110,7 @@ let package = Package(
         .target(name: "HTTPAPI", dependencies: [
             "Storage", "Tenancy", "Endpoints", "Queue", "TriggerProtocol", "Registration", "Runs", "JSON", "Timing", "Integrations",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
@@ -165,7 +166,7 @@ let package = Package(
 
         // Indexing at scale (BENCHMARKS.md).
         .executableTarget(name: "kongflow-index-bench", dependencies: [
-            "KongflowApp", "ExampleEndpoint", "Endpoints", "EndpointClient", "Registration", "Queue", "Storage", "StorageDrivers", "Tenancy", "TriggerProtocol", "Secrets",
+            "KongflowApp", "HTTPAPI", "ExampleEndpoint", "Endpoints", "EndpointClient", "Registration", "Queue", "Storage", "StorageDrivers", "Tenancy", "TriggerProtocol", "Secrets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -173,7 +174,7 @@ let package = Package(
 
         // Runs at speed (BENCHMARKS.md).
         .executableTarget(name: "kongflow-run-bench", dependencies: [
-            "KongflowApp", "ExampleEndpoint", "JSON", "Queue", "Storage", "StorageDrivers", "Tenancy", "EndpointClient", "TriggerProtocol", "Timing",
+            "KongflowApp", "HTTPAPI", "ExampleEndpoint", "JSON", "Queue", "Storage", "StorageDrivers", "Tenancy", "EndpointClient", "TriggerProtocol", "Timing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -183,7 +184,7 @@ let package = Package(
         ], path: "Benchmarks/RunBench", swiftSettings: strict),
 
         .target(name: "TestSupport", dependencies: [
-            "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "JSON",
+            "Storage", "StorageDrivers", "SQLiteStorage", "PostgresStorage", "JSON", "HTTPAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -193,6 +194,8 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: [
             "HTTPAPI", "Tenancy", "Storage", "TestSupport", "Endpoints", "EndpointClient", "Queue", "TriggerProtocol", "KongflowApp", "Runs", "JSON",
             "Integrations", "Secrets",
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -3,6 +3,7 @@ import EndpointClient
 import Endpoints
 import Foundation
 import JSON
+import HTTPAPI
 import Hummingbird
 import ExampleEndpoint
 import KongflowApp
@@ -50,6 +51,7 @@ struct IndexBench: AsyncParsableCommand {
                 let (status, body) = example.answer(method: request.method.rawValue, headers: headers)
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
             },
+            server: .guardedHTTP1(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let server = Task { try await app.run() }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPAPI
 import Hummingbird
 import HTTPTypes
 import JSON
@@ -32,7 +33,7 @@ struct APIFloorServer {
             _ = try await client.ping(url: body.url, apiKey: environment.apiKey, endpointId: body.id)
             return .ok
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "kongflow"),
+        let app = Application(router: router, server: .guardedHTTP1(), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "kongflow"),
                               onServerRunning: { _ in FileHandle.standardOutput.write(Data("key \(env.apiKey)\n".utf8)) }, logger: logger)
         try await runtime.run([app, runtime.makeWorker(configuration: .init()), runtime.makeScheduleKeeper()])
     }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import EndpointClient
 import ExampleEndpoint
 import Foundation
+import HTTPAPI
 import Hummingbird
 import JSON
 import KongflowApp
@@ -109,6 +110,7 @@ struct RunBench: AsyncParsableCommand {
                 let (status, answer) = await example.respond(method: request.method.rawValue, headers: headers, body: body)
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
             },
+            server: .guardedHTTP1(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { endpointPort.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let endpointTask = Task { try await endpoint.run() }

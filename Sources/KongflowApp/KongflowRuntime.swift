@@ -89,6 +89,7 @@ public struct KongflowRuntime: Sendable {
                                 onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol & Service {
         Application(
             router: makeRouter(deps),
+            server: .guardedHTTP1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "kongflow"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)

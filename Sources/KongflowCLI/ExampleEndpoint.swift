@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPAPI
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
@@ -48,6 +49,7 @@ struct ExampleEndpointCommand: AsyncParsableCommand {
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"],
                                 body: .init(byteBuffer: ByteBuffer(string: body)))
             },
+            server: .guardedHTTP1(),
             configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { channel in
                 logger.info("example endpoint listening", metadata: [

@@ -70,7 +70,7 @@ struct TestStack: Sendable {
             let workerInstance = stack.makeWorker(concurrency: concurrency)
             let workerTask = worker ? Task { try await workerInstance.run() } : nil
             do {
-                try await Application(router: stack.runtime.makeRouter(stack.deps)).test(.live) { client in
+                try await Application(router: stack.runtime.makeRouter(stack.deps), server: .guardedHTTP1()).test(.live) { client in
                     try await body(stack, client)
                     Watchdog.step("stopping the HTTP server")
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPAPI
 import Hummingbird
 import HTTPTypes
 import Logging
@@ -74,6 +75,7 @@ public final class TestHTTPServer: @unchecked Sendable {
         }
         let app = Application(
             responder: responder,
+            server: .guardedHTTP1(),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
             logger: {
