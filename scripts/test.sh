@@ -11,7 +11,11 @@ echo "PostgreSQL for tests: $KONGFLOW_TEST_POSTGRES_URL"
 
 # Build everything first (executables included: some tests run `kongflow` as a real process).
 swift build --build-tests --enable-code-coverage "$@"
-# The suite takes 2-3 minutes; a hung test is named by the in-process watchdog (Tests/TestSupport/Watchdog.swift)
+# At most 4 tests at once (swift-testing's default is all of them): on a 2-core machine 187 tests at
+# once starved the timing-sensitive ones (PINGs past their timeouts, runs past their `eventually`),
+# 17-23 failures a run on a slow day; 8 at once left one, a four-process schedule test.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-4}"
+# The suite takes 5-8 minutes; a hung test is named by the in-process watchdog (Tests/TestSupport/Watchdog.swift)
 # and fails the run after 10 minutes. This outer bound only catches a hang the watchdog cannot report.
 timeout -k 30 1800 swift test --skip-build --enable-code-coverage "$@" 2>&1 | tee "$PG_DIR/test.log"
 status=${PIPESTATUS[0]}
